@@ -1,0 +1,45 @@
+# rt - build, install and test.
+GO        ?= go
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+BUILDTAGS ?= seccomp
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet 2>/dev/null || echo -dirty)
+LDFLAGS   := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+GOFLAGS_BUILD := -trimpath -buildmode=pie -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
+
+.PHONY: all rt install test unit test-bats test-engines test-cr runc-suite lint clean man
+
+all: rt
+
+rt:
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o rt .
+
+install: rt
+	install -D -m0755 rt $(DESTDIR)$(BINDIR)/rt
+	for f in man/*.8; do [ -e "$$f" ] && install -D -m0644 "$$f" $(DESTDIR)$(MANDIR)/man8/$$(basename $$f); done; true
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet -tags "$(BUILDTAGS)" ./...
+
+unit:
+	$(GO) test -tags "$(BUILDTAGS)" ./libct/...
+
+test-bats: rt
+	tests/bats/run.sh
+
+test-engines: rt
+	tests/bats/run.sh tests/bats/engines.bats
+
+test-cr: rt
+	tests/cr/run.sh
+
+test: lint unit test-bats test-cr
+
+runc-suite: rt
+	tests/runc-suite/compare.sh $(CURDIR)/rt
+
+clean:
+	rm -f rt

@@ -1,0 +1,154 @@
+package libct
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// withContainer loads container id under its lock and calls fn.
+func (o *Options) withContainer(id string, fn func(*libcontainer.Container) error) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	lock, err := o.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	c, err := o.Load(id)
+	if err != nil {
+		return err
+	}
+	return fn(c)
+}
+
+// Start runs the user process of a created container.
+func (o *Options) Start(id string) error {
+	return o.withContainer(id, func(c *libcontainer.Container) error {
+		st, err := c.Status()
+		if err != nil {
+			return err
+		}
+		switch st {
+		case libcontainer.Created:
+			return c.Exec()
+		case libcontainer.Stopped:
+			return errors.New("cannot start a container that has stopped")
+		case libcontainer.Running:
+			return errors.New("cannot start an already running container")
+		default:
+			return fmt.Errorf("cannot start a container in the %s state", st)
+		}
+	})
+}
+
+// Kill sends sig to the container's init, or with all to every process of
+// the container. Engines map "container not running" to "process already
+// finished", so that text is kept.
+func (o *Options) Kill(id string, sig unix.Signal, all bool) error {
+	return o.withContainer(id, func(c *libcontainer.Container) error {
+		var err error
+		if all && sig != unix.SIGKILL {
+			err = signalAll(c, sig)
+		} else {
+			err = c.Signal(sig)
+		}
+		if errors.Is(err, libcontainer.ErrNotRunning) {
+			if all {
+				return nil
+			}
+			return fmt.Errorf("container %s not running", id)
+		}
+		return err
+	})
+}
+
+func signalAll(c *libcontainer.Container, sig unix.Signal) error {
+	st, err := c.Status()
+	if err != nil {
+		return err
+	}
+	if st == libcontainer.Stopped {
+		return libcontainer.ErrNotRunning
+	}
+	pids, err := c.Processes()
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && err != unix.ESRCH {
+			logrus.Warnf("kill %d: %v", pid, err)
+		}
+	}
+	return nil
+}
+
+// Pause freezes all processes of the container.
+func (o *Options) Pause(id string) error {
+	return o.withContainer(id, func(c *libcontainer.Container) error {
+		return c.Pause()
+	})
+}
+
+// Resume thaws a paused container.
+func (o *Options) Resume(id string) error {
+	return o.withContainer(id, func(c *libcontainer.Container) error {
+		return c.Resume()
+	})
+}
+
+// ContainerState is the JSON of "rt state" and "rt list --format json",
+// field for field runc's.
+type ContainerState struct {
+	Version        string            `json:"ociVersion"`
+	ID             string            `json:"id"`
+	InitProcessPid int               `json:"pid"`
+	Status         string            `json:"status"`
+	Bundle         string            `json:"bundle"`
+	Rootfs         string            `json:"rootfs"`
+	Created        time.Time         `json:"created"`
+	Annotations    map[string]string `json:"annotations,omitempty"`
+	Owner          string            `json:"owner"`
+}
+
+// State returns the state of container id. It takes no lock: state files
+// are replaced atomically, so a reader never sees a torn one.
+func (o *Options) State(id string) (*ContainerState, error) {
+	c, err := o.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	return stateOf(c)
+}
+
+func stateOf(c *libcontainer.Container) (*ContainerState, error) {
+	st, err := c.Status()
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	pid := s.BaseState.InitProcessPid
+	if st == libcontainer.Stopped {
+		pid = 0
+	}
+	bundle, annotations := utils.Annotations(s.Config.Labels)
+	return &ContainerState{
+		Version:        s.BaseState.Config.Version,
+		ID:             s.BaseState.ID,
+		InitProcessPid: pid,
+		Status:         st.String(),
+		Bundle:         bundle,
+		Rootfs:         s.BaseState.Config.Rootfs,
+		Created:        s.BaseState.Created,
+		Annotations:    annotations,
+	}, nil
+}

@@ -1,0 +1,90 @@
+package libct
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/runc/libcontainer"
+)
+
+// StartRequest describes create, run and restore: a new container from a
+// bundle whose init process is started, or restored from a checkpoint.
+type StartRequest struct {
+	ID            string
+	Bundle        string // empty: the current directory
+	Action        Action
+	Detach        bool
+	Keep          bool // run: keep the container after its process exits
+	NoSubreaper   bool
+	PidFile       string
+	ConsoleSocket string
+	PidfdSocket   string
+	PreserveFDs   int
+	Create        CreateOptions
+	CriuOpts      *libcontainer.CriuOpts
+}
+
+// StartContainer creates container req.ID from its bundle and starts (or
+// restores) its init. It returns the exit status of a foreground process.
+// Whatever fails, nothing of the new container is left under the root.
+func (o *Options) StartContainer(req StartRequest) (int, error) {
+	if err := ValidateID(req.ID); err != nil {
+		return -1, err
+	}
+	if req.PidFile != "" {
+		abs, err := filepath.Abs(req.PidFile)
+		if err != nil {
+			return -1, err
+		}
+		req.PidFile = abs
+	}
+	// The bundle is the working directory from here on: relative paths in
+	// config.json (root.path) are relative to it, and libcontainer records
+	// it as the container's bundle.
+	if req.Bundle != "" {
+		if err := os.Chdir(req.Bundle); err != nil {
+			return -1, fmt.Errorf("bundle %s: %w", req.Bundle, unwrapPathError(err))
+		}
+	}
+	bundle, err := os.Getwd()
+	if err != nil {
+		return -1, err
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return -1, err
+	}
+	lock, err := o.Lock(req.ID)
+	if err != nil {
+		return -1, err
+	}
+	defer func() {
+		// A failed create must not leave even the lock file behind.
+		if _, serr := os.Stat(o.StateDir(req.ID)); os.IsNotExist(serr) {
+			lock.Remove()
+		}
+		lock.Unlock()
+	}()
+	c, err := o.Create(req.ID, spec, req.Create)
+	if err != nil {
+		return -1, err
+	}
+	r := &Runner{
+		Container:     c,
+		Action:        req.Action,
+		Init:          true,
+		Detach:        req.Detach,
+		Subreaper:     !req.NoSubreaper,
+		Destroy:       !req.Keep,
+		ConsoleSocket: req.ConsoleSocket,
+		PidfdSocket:   req.PidfdSocket,
+		PidFile:       req.PidFile,
+		PreserveFDs:   req.PreserveFDs,
+		ListenFDs:     ListenFDs(),
+		CriuOpts:      req.CriuOpts,
+		Lock:          lock,
+		Relock:        func() (*ContainerLock, error) { return o.Lock(req.ID) },
+	}
+	return r.Run(spec.Process)
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/urfave/cli"
+)
+
+var startCommand = cli.Command{
+	Name:  "start",
+	Usage: "executes the user defined process in a created container",
+	ArgsUsage: `<container-id>
+
+Where "<container-id>" is your name for the instance of the container that you
+are starting. The name you provide for the container instance must be unique on
+your host.`,
+	Description: `The start command executes the user defined process in a created container.`,
+	Action: func(c *cli.Context) error {
+		if err := checkArgs(c, 1, exactArgs); err != nil {
+			return err
+		}
+		o, err := options(c)
+		if err != nil {
+			return err
+		}
+		id, err := containerID(c)
+		if err != nil {
+			return err
+		}
+		return o.Start(id)
+	},
+}
