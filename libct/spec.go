@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -68,6 +69,8 @@ func decodeJSON(data []byte, v any) error {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return fmt.Errorf("invalid JSON: unexpected end of data at offset %d (truncated?)", len(data))
 		case errors.As(err, &se):
 			return fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err)
 		case errors.As(err, &te):

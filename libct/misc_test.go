@@ -1,0 +1,135 @@
+package libct
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/cgroups"
+	"golang.org/x/sys/unix"
+)
+
+func TestWritePidNoNewline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "init.pid")
+	if err := writePid(path, 4242); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || string(data) != "4242" {
+		t.Fatalf("pid file %q, %v; want exactly 4242", data, err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), ".init.pid")); !os.IsNotExist(err) {
+		t.Fatal("temporary pid file left behind")
+	}
+}
+
+func TestFilterPsOutput(t *testing.T) {
+	out := "UID PID PPID CMD\nroot 1 0 init\nroot 42 1 sleep\nroot 43 1 other\n"
+	got, err := filterPsOutput(out, []int{42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "UID PID PPID CMD\nroot 42 1 sleep\n" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := filterPsOutput("UID CMD\n", nil); err == nil {
+		t.Fatal("missing PID column accepted")
+	}
+}
+
+func TestParseSubCgroups(t *testing.T) {
+	got, err := ParseSubCgroups([]string{"cpu,memory:sub", "pids:p"})
+	want := map[string]string{"cpu": "sub", "memory": "sub", "pids": "p"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	got, err = ParseSubCgroups([]string{"only"})
+	if err != nil || got[""] != "only" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	for _, bad := range [][]string{{"a", "b"}, {":x"}, {"cpu:a", "cpu:b"}} {
+		if _, err := ParseSubCgroups(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestUpdateRequest(t *testing.T) {
+	u := NewUpdateRequest()
+	for name, v := range map[string]string{"memory": "64m", "pids-limit": "10", "cpu-quota": "5000", "cpuset-cpus": "0"} {
+		if err := u.SetFlag(name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &configs.Config{Cgroups: &configs.Cgroup{Resources: &cgroups.Resources{CpuPeriod: 100000, Memory: 1}}}
+	if err := u.apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Cgroups.Resources
+	if r.Memory != 64<<20 || *r.PidsLimit != 10 || r.CpuQuota != 5000 || r.CpuPeriod != 100000 || r.CpusetCpus != "0" {
+		t.Fatalf("applied resources wrong: %+v", r)
+	}
+	if !cfg.Cgroups.SkipDevices {
+		t.Fatal("update must not re-apply device rules")
+	}
+	if err := u.SetFlag("memory", "lots"); err == nil || !strings.Contains(err.Error(), "memory") {
+		t.Fatalf("bad memory value: %v", err)
+	}
+
+	u = NewUpdateRequest()
+	if err := u.DecodeResources(strings.NewReader(`{"memory":{"limit":-1},"cpu":null}`)); err != nil {
+		t.Fatal(err)
+	}
+	cfg = &configs.Config{Cgroups: &configs.Cgroup{Resources: &cgroups.Resources{MemorySwap: 5}}}
+	if err := u.apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cgroups.Resources.Memory != -1 || cfg.Cgroups.Resources.MemorySwap != 0 {
+		t.Fatalf("unlimited memory must reset swap: %+v", cfg.Cgroups.Resources)
+	}
+	if err := NewUpdateRequest().DecodeResources(strings.NewReader(`{"memory":`)); err == nil {
+		t.Fatal("truncated JSON accepted")
+	}
+}
+
+func TestCROptions(t *testing.T) {
+	dir := t.TempDir()
+	o, err := CROptions{ImagePath: dir, PageServer: "10.0.0.1:27", EmptyNs: []string{"network"}, StatusFd: -1}.criuOpts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.PageServer.Address != "10.0.0.1" || o.PageServer.Port != 27 || o.EmptyNs != unix.CLONE_NEWNET {
+		t.Fatalf("got %+v", o)
+	}
+	for _, bad := range []CROptions{
+		{ImagePath: dir, PageServer: "nohost"},
+		{ImagePath: dir, PageServer: "h:notaport"},
+		{ImagePath: dir, EmptyNs: []string{"pid"}},
+		{ImagePath: dir, ManageCgroupsMode: "sometimes"},
+	} {
+		if _, err := bad.criuOpts(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	if err := checkParentPath(dir, "/abs"); err == nil {
+		t.Error("absolute parent accepted")
+	}
+	if err := checkParentPath(dir, "../nope"); err == nil {
+		t.Error("missing parent accepted")
+	}
+	os.Mkdir(filepath.Join(dir, "parent"), 0o700)
+	if err := checkParentPath(dir, "parent"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestVersionText(t *testing.T) {
+	v := VersionText("rt", "1.2.3", "abc")
+	lines := strings.Split(v, "\n")
+	if lines[0] != "rt version 1.2.3" || lines[1] != "commit: abc" || !strings.HasPrefix(lines[2], "spec: ") || !strings.HasPrefix(lines[3], "go: ") {
+		t.Fatalf("version text:\n%s", v)
+	}
+}
