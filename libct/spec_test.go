@@ -14,14 +14,14 @@ func TestLoadSpecErrors(t *testing.T) {
 		t.Fatalf("missing config: got %v", err)
 	}
 	cases := map[string]string{
-		`{"process": `:                                       "offset",
-		`{"process": {"cwd": "/", "args": ["sh"]}} junk`:     "unexpected data",
-		`{"process": {"cwd": 5}}`:                            `field "process.cwd"`,
-		`null`:                                               "config cannot be null",
-		`{}`:                                                 "process property must not be empty",
-		`{"process": {"cwd": "rel", "args": ["sh"]}}`:        "Cwd must be an absolute path",
-		`{"process": {"cwd": "/", "args": []}}`:              "args must not be empty",
-		`{"process": {"cwd": "", "args": ["sh"]}}`:           "Cwd property must not be empty",
+		`{"process": `: "offset",
+		`{"process": {"cwd": "/", "args": ["sh"]}} junk`: "unexpected data",
+		`{"process": {"cwd": 5}}`:                        `field "process.cwd"`,
+		`null`:                                           "config cannot be null",
+		`{}`:                                             "process property must not be empty",
+		`{"process": {"cwd": "rel", "args": ["sh"]}}`:       "Cwd must be an absolute path",
+		`{"process": {"cwd": "/", "args": []}}`:             "args must not be empty",
+		`{"process": {"cwd": "", "args": ["sh"]}}`:          "Cwd property must not be empty",
 		`{"ociVersion": "1.0.0", "process": {"cwd": "/"}} `: "args must not be empty",
 	}
 	for content, want := range cases {
