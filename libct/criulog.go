@@ -1,0 +1,175 @@
+package libct
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// criuHint maps a known CRIU failure, recognised by a fragment of its log,
+// to what went wrong and what the user can do about it.
+type criuHint struct {
+	match []string // any of these fragments in the log
+	cause string
+	fix   string
+}
+
+var criuHints = []criuHint{
+	{
+		match: []string{"Unexpected rt vDSO area bounds", "kerndat_vdso_fill_symtable failed"},
+		cause: "this CRIU is too old for the running kernel: the kernel maps a vDSO layout ([vvar_vclock]) CRIU does not know",
+		fix:   "install CRIU >= 4.1 (or run on a kernel your CRIU supports); 'rt check' shows the CRIU and kernel versions",
+	},
+	{
+		match: []string{"Connected TCP socket", "consider using --tcp-established"},
+		cause: "the container has established TCP connections",
+		fix:   "checkpoint and restore with --tcp-established",
+	},
+	{
+		match: []string{"External socket is used", "--ext-unix-sk"},
+		cause: "the container has a unix socket connected to a peer outside it",
+		fix:   "checkpoint and restore with --ext-unix-sk",
+	},
+	{
+		match: []string{"Some file locks are hold without", "--file-locks"},
+		cause: "the container holds file locks",
+		fix:   "checkpoint and restore with --file-locks",
+	},
+	{
+		match: []string{"Dirty tracking is OFF", "soft-dirty", "Can't do pre-dump without"},
+		cause: "the kernel does not track dirty memory (soft-dirty), which --pre-dump needs",
+		fix:   "use a kernel with CONFIG_MEM_SOFT_DIRTY, or checkpoint without --pre-dump",
+	},
+	{
+		match: []string{"uffd", "userfaultfd", "lazy-pages"},
+		cause: "lazy pages need userfaultfd, which this kernel or its settings do not allow",
+		fix:   "enable userfaultfd (CONFIG_USERFAULTFD; sysctl vm.unprivileged_userfaultfd=1 if not root), or drop --lazy-pages",
+	},
+	{
+		match: []string{"iptables-restore", "nftables", "nft ", "Unable to lock network", "Can't lock network"},
+		cause: "CRIU could not lock the container's network: iptables or nft is missing or failed",
+		fix:   "install iptables (or nftables) on the host, or checkpoint with --empty-ns network",
+	},
+	{
+		match: []string{"tty: ", "pty", "Can't dump tty", "Found dangling tty"},
+		cause: "the container's terminal is connected to a process outside the container",
+		fix:   "for a terminal container use --console-socket on restore, or --shell-job when the container shares rt's terminal",
+	},
+	{
+		match: []string{"Can't dump ghost file", "Can't link remap", "link-remap"},
+		cause: "the container has open files that were deleted",
+		fix:   "checkpoint with --link-remap, or close the deleted files",
+	},
+	{
+		match: []string{"No space left on device", "ENOSPC"},
+		cause: "the image or work directory ran out of space",
+		fix:   "free space or use another --image-path/--work-path",
+	},
+}
+
+// maxQuotedErrors bounds how many CRIU error lines go into an error text.
+const maxQuotedErrors = 8
+
+// CriuLogReport is what rt found in a CRIU log after a failure.
+type CriuLogReport struct {
+	Path   string
+	Errors []string // the "Error (...)" lines, oldest first
+	Cause  string
+	Fix    string
+}
+
+// ReadCriuLog scans a CRIU log for error lines and known causes. A log that
+// cannot be read yields a report with only the path.
+func ReadCriuLog(path string) *CriuLogReport {
+	r := &CriuLogReport{Path: path}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return r
+	}
+	var errs, warns []string
+	s := bufio.NewScanner(bytes.NewReader(data))
+	s.Buffer(make([]byte, 64*1024), 1024*1024)
+	for s.Scan() {
+		line := strings.TrimSpace(s.Text())
+		switch {
+		case strings.Contains(line, "Error (") || strings.HasPrefix(line, "Error"):
+			errs = append(errs, line)
+		case strings.Contains(line, "Warn "):
+			warns = append(warns, line)
+		}
+	}
+	r.Errors = errs
+	if len(errs) > maxQuotedErrors {
+		// The first errors are the cause, the last the consequence.
+		r.Errors = append(append([]string{}, errs[:maxQuotedErrors-2]...), "...", errs[len(errs)-1])
+	}
+	// A cause recognised in the error lines wins over one in warnings,
+	// where CRIU sometimes explains the failure before erroring out.
+	for _, lines := range [][]string{errs, warns} {
+		hay := strings.Join(lines, "\n")
+		for _, h := range criuHints {
+			if containsAny(hay, h.match) {
+				r.Cause, r.Fix = h.cause, h.fix
+				return r
+			}
+		}
+	}
+	return r
+}
+
+func containsAny(s string, frags []string) bool {
+	for _, f := range frags {
+		if strings.Contains(s, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// criuError wraps a libcontainer C/R error with what the CRIU log says.
+// Its first line stands alone (containerd shows only the first line): the
+// cause and fix when known, else the CRIU error. Further lines quote the
+// log's error lines and give its path.
+type criuError struct {
+	op     string // "checkpoint" or "restore"
+	id     string
+	err    error
+	report *CriuLogReport
+}
+
+func (e *criuError) Unwrap() error { return e.err }
+
+func (e *criuError) Error() string {
+	var b strings.Builder
+	r := e.report
+	switch {
+	case r.Cause != "":
+		fmt.Fprintf(&b, "%s %s: %s; %s (%v)", e.op, e.id, r.Cause, r.Fix, e.err)
+	case len(r.Errors) > 0:
+		fmt.Fprintf(&b, "%s %s: %v: %s", e.op, e.id, e.err, lastCriuError(r.Errors))
+	default:
+		fmt.Fprintf(&b, "%s %s: %v", e.op, e.id, e.err)
+	}
+	if len(r.Errors) > 0 {
+		b.WriteString("\nCRIU reported:")
+		for _, l := range r.Errors {
+			b.WriteString("\n  " + l)
+		}
+	}
+	if r.Path != "" {
+		fmt.Fprintf(&b, "\nCRIU log: %s", r.Path)
+	}
+	return b.String()
+}
+
+// lastCriuError strips the "(file:line)" location from the last error
+// line, which is usually the most specific.
+func lastCriuError(lines []string) string {
+	l := lines[len(lines)-1]
+	if i := strings.Index(l, "): "); i >= 0 && strings.Contains(l[:i], "Error (") {
+		return strings.TrimSpace(l[i+3:])
+	}
+	return l
+}

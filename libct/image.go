@@ -1,0 +1,117 @@
+package libct
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// inventoryFile is the CRIU image file written at the end of a dump; an
+// image directory without it does not hold a complete checkpoint.
+const inventoryFile = "inventory.img"
+
+// HasCheckpoint reports whether dir holds a complete checkpoint image.
+func HasCheckpoint(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, inventoryFile))
+	return err == nil
+}
+
+// checkRestorable refuses, before anything is created, an image directory
+// that cannot be restored from.
+func checkRestorable(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("image path %s: %w", dir, unwrapPathError(err))
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("image path %s is not a directory", dir)
+	}
+	if !HasCheckpoint(dir) {
+		return fmt.Errorf("image path %s holds no complete checkpoint (%s is missing)", dir, inventoryFile)
+	}
+	return nil
+}
+
+// imageStage is where a dump is written before it is published at its
+// final path: a sibling directory, so relative --parent-path links and
+// CRIU's "parent" symlink resolve the same from both places, and the
+// final rename stays on one filesystem.
+type imageStage struct {
+	final string
+	dir   string
+}
+
+// newImageStage checks the final image path and creates the staging dir.
+// An existing complete checkpoint at the final path is never overwritten.
+func newImageStage(final string) (*imageStage, error) {
+	if fi, err := os.Stat(final); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("image path %s exists and is not a directory", final)
+	}
+	if HasCheckpoint(final) {
+		return nil, fmt.Errorf("image path %s already holds a checkpoint: remove it or choose another --image-path", final)
+	}
+	parent := filepath.Dir(final)
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, fmt.Errorf("image path %s: %w", final, unwrapPathError(err))
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	dir := filepath.Join(parent, "."+filepath.Base(final)+".rt-partial-"+hex.EncodeToString(rnd[:]))
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("image path %s: cannot create staging directory: %w", final, unwrapPathError(err))
+	}
+	return &imageStage{final: final, dir: dir}, nil
+}
+
+// publish moves the staged images to the final path. When the final
+// directory does not exist or is empty this is one rename; otherwise
+// (for example a containerd-made directory with a work subdirectory) the
+// files are moved one by one and inventory.img last, so the directory
+// only looks complete once it is.
+func (s *imageStage) publish() error {
+	if err := os.Remove(s.final); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Not empty (ENOTEMPTY/EEXIST): merge.
+		return s.merge()
+	}
+	if err := os.Rename(s.dir, s.final); err != nil {
+		return fmt.Errorf("publish checkpoint at %s: %w", s.final, err)
+	}
+	return os.Chmod(s.final, 0o700)
+}
+
+func (s *imageStage) merge() error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	var last string
+	for _, e := range entries {
+		if e.Name() == inventoryFile {
+			last = e.Name()
+			continue
+		}
+		if err := os.Rename(filepath.Join(s.dir, e.Name()), filepath.Join(s.final, e.Name())); err != nil {
+			return fmt.Errorf("publish checkpoint at %s: %w", s.final, err)
+		}
+	}
+	if last != "" {
+		if err := os.Rename(filepath.Join(s.dir, last), filepath.Join(s.final, last)); err != nil {
+			return fmt.Errorf("publish checkpoint at %s: %w", s.final, err)
+		}
+	}
+	return os.Remove(s.dir)
+}
+
+// discard removes the staged images. A CRIU log in them is kept, moved to
+// logDest, so the failure can be examined.
+func (s *imageStage) discard(logName, logDest string) {
+	if logDest != "" {
+		if err := os.MkdirAll(filepath.Dir(logDest), 0o700); err == nil {
+			_ = os.Rename(filepath.Join(s.dir, logName), logDest)
+		}
+	}
+	_ = os.RemoveAll(s.dir)
+}
