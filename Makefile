@@ -25,18 +25,19 @@ lint:
 	$(GO) vet -tags "$(BUILDTAGS)" ./...
 
 unit:
-	$(GO) test -tags "$(BUILDTAGS)" ./libct/...
+	$(GO) test -tags "$(BUILDTAGS)" -count=1 ./libct/...
 
 test-bats: rt
-	tests/bats/run.sh
+	RT_TEST_STAGES=bats tests/run-all.sh
 
 test-engines: rt
 	tests/bats/run.sh tests/bats/engines.bats
 
 test-cr: rt
-	tests/cr/run.sh
+	RT_TEST_STAGES=cr tests/run-all.sh
 
-test: lint unit test-bats test-cr
+test: rt
+	tests/run-all.sh
 
 runc-suite: rt
 	tests/runc-suite/compare.sh $(CURDIR)/rt
