@@ -36,7 +36,13 @@ test-engines: rt
 test-cr: rt
 	RT_TEST_STAGES=cr tests/run-all.sh
 
-test: rt
+setup:
+	tests/setup-host.sh
+
+demo: setup rt
+	contrib/demo.sh
+
+test: setup rt
 	tests/run-all.sh
 
 runc-suite: rt
