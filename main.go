@@ -52,6 +52,7 @@ func main() {
 	app.Name = "rt"
 	app.Usage = usage
 	app.Version = version
+	libct.Version = version
 	cli.VersionPrinter = func(c *cli.Context) {
 		fmt.Print(libct.VersionText(c.App.Name, version, gitCommit))
 	}

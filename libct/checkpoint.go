@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
 	"github.com/sirupsen/logrus"
 )
 
@@ -50,6 +53,9 @@ func (o *Options) Checkpoint(id string, cr CROptions) error {
 			return fmt.Errorf("work path %s: %w", opts.WorkDirectory, unwrapPathError(err))
 		}
 	}
+	if err := ValidateID(id); err != nil {
+		return err
+	}
 	cleanup, err := UseCriu(o.CriuPath)
 	if err != nil {
 		return err
@@ -63,11 +69,36 @@ func (o *Options) Checkpoint(id string, cr CROptions) error {
 		if st == libcontainer.Created || st == libcontainer.Stopped {
 			return fmt.Errorf("container %s cannot be checkpointed in %s state", id, st)
 		}
-		return checkpointLocked(c, st, opts)
+		bundle, annotations := utils.Annotations(c.Config().Labels)
+		cr, err := cr.withDefaults(annotations)
+		if err != nil {
+			return err
+		}
+		opts, err := cr.criuOpts()
+		if err != nil {
+			return err
+		}
+		m := &Manifest{
+			Kind:        KindDump,
+			ContainerID: id,
+			Bundle:      bundle,
+			Host:        CurrentHost(o.CriuPath),
+			Options:     cr,
+			Started:     time.Now().UTC(),
+		}
+		if cr.PreDump {
+			m.Kind = KindPreDump
+		}
+		if spec, err := LoadSpec(bundle); err == nil {
+			m.Spec = spec
+		} else {
+			logrus.Warnf("checkpoint %s: the manifest will not hold the bundle's spec: %v", id, err)
+		}
+		return checkpointLocked(c, st, opts, m)
 	})
 }
 
-func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opts *libcontainer.CriuOpts) error {
+func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest) error {
 	id := c.ID()
 	final := opts.ImagesDirectory
 	// Lazy pages and page-server dumps are read by their peer while CRIU
@@ -107,12 +138,19 @@ func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opt
 		restoreRunState(c, before)
 		return &criuError{op: "checkpoint", id: id, err: err, report: report}
 	}
+	m.Finished = time.Now().UTC()
 	if staged {
-		if err := stage.publish(); err != nil {
+		err := writeManifest(stage.dir, m)
+		if err == nil {
+			err = stage.publish()
+		}
+		if err != nil {
 			stage.discard("", "")
 			restoreRunState(c, before)
 			return fmt.Errorf("checkpoint %s: %w", id, err)
 		}
+	} else if err := writeManifest(final, m); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", id, err)
 	}
 	if !opts.LeaveRunning && !opts.PreDump {
 		if err := c.Destroy(); err != nil {
@@ -145,12 +183,16 @@ func (o *Options) Restore(req StartRequest, cr CROptions) (int, error) {
 	if os.Geteuid() != 0 {
 		logrus.Warn("rt restore is untested with rootless containers")
 	}
+	if err := ValidateID(req.ID); err != nil {
+		return -1, err
+	}
+	cr, err := o.prepareRestore(req, cr)
+	if err != nil {
+		return -1, fmt.Errorf("restore %s: %w", req.ID, err)
+	}
 	opts, err := cr.criuOpts()
 	if err != nil {
 		return -1, err
-	}
-	if err := checkRestorable(opts.ImagesDirectory); err != nil {
-		return -1, fmt.Errorf("restore %s: %w", req.ID, err)
 	}
 	if opts.WorkDirectory != "" {
 		if err := os.MkdirAll(opts.WorkDirectory, 0o700); err != nil {
@@ -173,6 +215,57 @@ func (o *Options) Restore(req StartRequest, cr CROptions) (int, error) {
 		err = &criuError{op: "restore", id: req.ID, err: err, report: ReadCriuLog(filepath.Join(logDir, restoreLog))}
 	}
 	return status, err
+}
+
+// prepareRestore runs every check that can refuse a restore before
+// anything is created: the image is complete and intact, was taken on a
+// compatible host, and the target bundle matches the checkpointed one. It
+// returns the options completed by those the checkpoint recorded.
+func (o *Options) prepareRestore(req StartRequest, cr CROptions) (CROptions, error) {
+	dir, err := filepath.Abs(cr.ImagePath)
+	if cr.ImagePath == "" {
+		dir, err = filepath.Abs("checkpoint")
+	}
+	if err != nil {
+		return cr, err
+	}
+	if err := checkRestorable(dir); err != nil {
+		return cr, err
+	}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return cr, fmt.Errorf("image path %s: %w", dir, err)
+	}
+	bundle := req.Bundle
+	if bundle == "" {
+		bundle = "."
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return cr, err
+	}
+	if m == nil {
+		// Not taken by rt (runc, or an image without manifest): only the
+		// configured defaults can help.
+		logrus.Infof("image path %s has no %s: restoring without integrity and compatibility checks", dir, ManifestFile)
+		return cr.withDefaults(spec.Annotations)
+	}
+	if m.Kind == KindPreDump {
+		return cr, fmt.Errorf("image path %s holds a pre-dump: restore from the dump that names it with --parent-path", dir)
+	}
+	if err := m.Verify(dir); err != nil {
+		return cr, err
+	}
+	if b := restoreBlockers(m.Host, CurrentHost(o.CriuPath)); len(b) > 0 {
+		return cr, fmt.Errorf("checkpoint in %s cannot be restored on this host:%s", dir, joinDifferences(b))
+	}
+	if d := SpecDifferences(m.Spec, spec); len(d) > 0 {
+		return cr, fmt.Errorf("bundle %s does not match the checkpointed container %s:%s", bundle, m.ContainerID, joinDifferences(d))
+	}
+	if added := cr.addRecorded(m.Options); len(added) > 0 {
+		logrus.Infof("restore %s: using %s as recorded in the checkpoint", req.ID, strings.Join(added, " "))
+	}
+	return cr, nil
 }
 
 // isCriuFailure tells CRIU's own failures from rt's checks that ran

@@ -14,26 +14,60 @@ import (
 )
 
 // CROptions are the checkpoint/restore flags, named as runc names them.
+// The JSON form is what a manifest records; local paths and fds are not
+// recorded.
 type CROptions struct {
-	ImagePath         string // --image-path; default ./checkpoint
-	WorkPath          string // --work-path
-	ParentPath        string // --parent-path, relative to ImagePath
-	LeaveRunning      bool
-	TCPEstablished    bool
-	TCPSkipInFlight   bool
-	LinkRemap         bool
-	ExtUnixSk         bool
-	ShellJob          bool
-	FileLocks         bool
-	PreDump           bool
-	AutoDedup         bool
-	LazyPages         bool
-	StatusFd          int
-	PageServer        string // ADDRESS:PORT
-	ManageCgroupsMode string
-	EmptyNs           []string
-	LsmProfile        string
-	LsmMountContext   string
+	ImagePath         string   `json:"-"`                    // --image-path; default ./checkpoint
+	WorkPath          string   `json:"-"`                    // --work-path
+	ParentPath        string   `json:"parentPath,omitempty"` // --parent-path, relative to ImagePath
+	LeaveRunning      bool     `json:"leaveRunning,omitempty"`
+	TCPEstablished    bool     `json:"tcpEstablished,omitempty"`
+	TCPSkipInFlight   bool     `json:"tcpSkipInFlight,omitempty"`
+	LinkRemap         bool     `json:"linkRemap,omitempty"`
+	ExtUnixSk         bool     `json:"extUnixSk,omitempty"`
+	ShellJob          bool     `json:"shellJob,omitempty"`
+	FileLocks         bool     `json:"fileLocks,omitempty"`
+	PreDump           bool     `json:"preDump,omitempty"`
+	AutoDedup         bool     `json:"autoDedup,omitempty"`
+	LazyPages         bool     `json:"lazyPages,omitempty"`
+	StatusFd          int      `json:"-"`
+	PageServer        string   `json:"pageServer,omitempty"` // ADDRESS:PORT
+	ManageCgroupsMode string   `json:"manageCgroupsMode,omitempty"`
+	EmptyNs           []string `json:"emptyNs,omitempty"`
+	LsmProfile        string   `json:"lsmProfile,omitempty"`
+	LsmMountContext   string   `json:"lsmMountContext,omitempty"`
+}
+
+// addRecorded adds to o the options recorded at checkpoint (rec) that a
+// restore must repeat (CRIU refuses, for example, to restore established
+// TCP connections without being told) and returns the flags it added.
+// Engines restore without passing any option, so this is what makes
+// their restores work.
+func (o *CROptions) addRecorded(rec CROptions) []string {
+	var added []string
+	or := func(dst *bool, src bool, flag string) {
+		if src && !*dst {
+			*dst = true
+			added = append(added, flag)
+		}
+	}
+	or(&o.TCPEstablished, rec.TCPEstablished, "--tcp-established")
+	or(&o.ExtUnixSk, rec.ExtUnixSk, "--ext-unix-sk")
+	or(&o.ShellJob, rec.ShellJob, "--shell-job")
+	or(&o.FileLocks, rec.FileLocks, "--file-locks")
+	or(&o.TCPSkipInFlight, rec.TCPSkipInFlight, "--tcp-skip-in-flight")
+	or(&o.LinkRemap, rec.LinkRemap, "--link-remap")
+	if o.ManageCgroupsMode == "" && rec.ManageCgroupsMode != "" {
+		o.ManageCgroupsMode = rec.ManageCgroupsMode
+		added = append(added, "--manage-cgroups-mode "+rec.ManageCgroupsMode)
+	}
+	if len(o.EmptyNs) == 0 && len(rec.EmptyNs) > 0 {
+		o.EmptyNs = rec.EmptyNs
+		for _, ns := range rec.EmptyNs {
+			added = append(added, "--empty-ns "+ns)
+		}
+	}
+	return added
 }
 
 // criuOpts converts the flags into libcontainer's CriuOpts, checking them.

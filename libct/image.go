@@ -13,10 +13,16 @@ import (
 // image directory without it does not hold a complete checkpoint.
 const inventoryFile = "inventory.img"
 
-// HasCheckpoint reports whether dir holds a complete checkpoint image.
+// HasCheckpoint reports whether dir holds a complete checkpoint image:
+// one with rt's manifest, or one made without rt (runc) that has CRIU's
+// inventory.
 func HasCheckpoint(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, inventoryFile))
-	return err == nil
+	for _, f := range []string{ManifestFile, inventoryFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRestorable refuses, before anything is created, an image directory
@@ -30,7 +36,7 @@ func checkRestorable(dir string) error {
 		return fmt.Errorf("image path %s is not a directory", dir)
 	}
 	if !HasCheckpoint(dir) {
-		return fmt.Errorf("image path %s holds no complete checkpoint (%s is missing)", dir, inventoryFile)
+		return fmt.Errorf("image path %s holds no complete checkpoint (neither %s nor %s)", dir, ManifestFile, inventoryFile)
 	}
 	return nil
 }
@@ -69,8 +75,8 @@ func newImageStage(final string) (*imageStage, error) {
 // publish moves the staged images to the final path. When the final
 // directory does not exist or is empty this is one rename; otherwise
 // (for example a containerd-made directory with a work subdirectory) the
-// files are moved one by one and inventory.img last, so the directory
-// only looks complete once it is.
+// files are moved one by one, inventory.img and the manifest last, so the
+// directory only looks complete once it is.
 func (s *imageStage) publish() error {
 	if err := os.Remove(s.final); err != nil && !errors.Is(err, os.ErrNotExist) {
 		// Not empty (ENOTEMPTY/EEXIST): merge.
@@ -87,18 +93,15 @@ func (s *imageStage) merge() error {
 	if err != nil {
 		return err
 	}
-	var last string
+	var names []string
 	for _, e := range entries {
-		if e.Name() == inventoryFile {
-			last = e.Name()
-			continue
-		}
-		if err := os.Rename(filepath.Join(s.dir, e.Name()), filepath.Join(s.final, e.Name())); err != nil {
-			return fmt.Errorf("publish checkpoint at %s: %w", s.final, err)
+		if e.Name() != inventoryFile && e.Name() != ManifestFile {
+			names = append(names, e.Name())
 		}
 	}
-	if last != "" {
-		if err := os.Rename(filepath.Join(s.dir, last), filepath.Join(s.final, last)); err != nil {
+	for _, n := range append(names, inventoryFile, ManifestFile) {
+		err := os.Rename(filepath.Join(s.dir, n), filepath.Join(s.final, n))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("publish checkpoint at %s: %w", s.final, err)
 		}
 	}

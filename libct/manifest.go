@@ -1,0 +1,186 @@
+package libct
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ManifestFile is written into every checkpoint rt takes, after every
+// other file: its presence means the image is complete.
+const ManifestFile = "rt-manifest.json"
+
+// manifestVersion changes when a reader of an older layout would
+// misunderstand a newer one.
+const manifestVersion = 1
+
+// Kinds of checkpoint.
+const (
+	KindDump    = "dump"
+	KindPreDump = "pre-dump"
+)
+
+// Manifest describes a checkpoint: where and how it was taken, what it
+// holds, and how to restore it.
+type Manifest struct {
+	ManifestVersion int       `json:"manifestVersion"`
+	Kind            string    `json:"kind"`
+	RtVersion       string    `json:"rtVersion"`
+	ContainerID     string    `json:"containerID"`
+	Bundle          string    `json:"bundle,omitempty"`
+	Host            HostInfo  `json:"host"`
+	Options         CROptions `json:"options"`
+	Started         time.Time `json:"started"`
+	Finished        time.Time `json:"finished"`
+	// Spec is the source bundle's config.json, to compare with the bundle
+	// a restore targets.
+	Spec *specs.Spec `json:"spec,omitempty"`
+	// Files maps each file of the image directory (slash-separated
+	// relative path) to its sha256, hex.
+	Files map[string]string `json:"files"`
+}
+
+// Version is rt's version, recorded in manifests; set by package main.
+var Version = "unknown"
+
+// hashTree returns the sha256 of every regular file under dir, skipping
+// CRIU logs (restore writes restore.log next to the images) and the
+// manifest itself.
+func hashTree(dir string) (map[string]string, error) {
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() || !d.Type().IsRegular() || skipInManifest(rel) {
+			return nil
+		}
+		sum, err := hashFile(path)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = sum
+		return nil
+	})
+	return out, err
+}
+
+func skipInManifest(rel string) bool {
+	switch filepath.Base(rel) {
+	case ManifestFile, dumpLog, restoreLog, "stats-restore":
+		return true
+	}
+	return false
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeManifest hashes dir and writes the manifest into it, through a
+// temporary file and a rename so that a crash never leaves a torn one.
+func writeManifest(dir string, m *Manifest) error {
+	files, err := hashTree(dir)
+	if err != nil {
+		return fmt.Errorf("hash checkpoint files: %w", err)
+	}
+	m.ManifestVersion = manifestVersion
+	m.RtVersion = Version
+	m.Files = files
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+ManifestFile+".tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, ManifestFile))
+}
+
+// ReadManifest reads the manifest of the checkpoint in dir. It returns
+// (nil, nil) when there is none: images made by runc or an older rt.
+func ReadManifest(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(data)
+}
+
+// ParseManifest decodes and sanity-checks a manifest.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := decodeJSON(data, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", ManifestFile, err)
+	}
+	if m.ManifestVersion < 1 || m.ManifestVersion > manifestVersion {
+		return nil, fmt.Errorf("manifest %s: version %d is not supported (this rt reads 1..%d)", ManifestFile, m.ManifestVersion, manifestVersion)
+	}
+	if m.Kind != KindDump && m.Kind != KindPreDump {
+		return nil, fmt.Errorf("manifest %s: unknown kind %q", ManifestFile, m.Kind)
+	}
+	for name := range m.Files {
+		if !filepath.IsLocal(filepath.FromSlash(name)) {
+			return nil, fmt.Errorf("manifest %s: file name %q leaves the image directory", ManifestFile, name)
+		}
+	}
+	return &m, nil
+}
+
+// Verify checks every file the manifest lists against its sha256 and
+// reports the first mismatch, missing file, or unexpected image file.
+func (m *Manifest) Verify(dir string) error {
+	names := make([]string, 0, len(m.Files))
+	for n := range m.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		path := filepath.Join(dir, filepath.FromSlash(n))
+		sum, err := hashFile(path)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("checkpoint file %s is missing", path)
+			}
+			return fmt.Errorf("checkpoint file %s: %w", path, err)
+		}
+		if sum != m.Files[n] {
+			return fmt.Errorf("checkpoint file %s is corrupted: sha256 %s, manifest says %s", path, sum, m.Files[n])
+		}
+	}
+	// An .img the manifest does not know would be read by CRIU too.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if _, ok := m.Files[e.Name()]; !ok && filepath.Ext(e.Name()) == ".img" {
+			return fmt.Errorf("checkpoint file %s is not in the manifest", filepath.Join(dir, e.Name()))
+		}
+	}
+	return nil
+}

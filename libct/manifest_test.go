@@ -1,0 +1,177 @@
+package libct
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func sampleImage(t *testing.T) (string, *Manifest) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, inventoryFile), "inventory")
+	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("p", 4096))
+	writeFile(t, filepath.Join(dir, "descriptors.json"), `["/dev/null"]`)
+	writeFile(t, filepath.Join(dir, dumpLog), "log is not part of the image")
+	m := &Manifest{Kind: KindDump, ContainerID: "c1", Options: CROptions{TCPEstablished: true, ImagePath: "/secret/path"}}
+	if err := writeManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	return dir, m
+}
+
+func TestManifestRoundTrip(t *testing.T) {
+	dir, _ := sampleImage(t)
+	m, err := ReadManifest(dir)
+	if err != nil || m == nil {
+		t.Fatalf("read: %v", err)
+	}
+	if len(m.Files) != 3 || m.Files["pages-1.img"] == "" || m.Files[dumpLog] != "" {
+		t.Fatalf("files %v", m.Files)
+	}
+	if !m.Options.TCPEstablished || m.Options.ImagePath != "" {
+		t.Fatalf("options %+v: want tcp-established recorded and no local path", m.Options)
+	}
+	if err := m.Verify(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !HasCheckpoint(dir) {
+		t.Fatal("HasCheckpoint false")
+	}
+	if m, err := ReadManifest(t.TempDir()); m != nil || err != nil {
+		t.Fatalf("no manifest: %v %v", m, err)
+	}
+}
+
+func TestManifestVerifyFindsDamage(t *testing.T) {
+	for name, damage := range map[string]func(dir string){
+		"pages-1.img": func(dir string) { // one flipped byte
+			p := filepath.Join(dir, "pages-1.img")
+			b, _ := os.ReadFile(p)
+			b[100] ^= 1
+			os.WriteFile(p, b, 0o600)
+		},
+		"inventory.img": func(dir string) { os.Remove(filepath.Join(dir, inventoryFile)) },
+		"descriptors.json": func(dir string) { // truncated
+			os.Truncate(filepath.Join(dir, "descriptors.json"), 3)
+		},
+		"extra-9.img": func(dir string) { writeFile(t, filepath.Join(dir, "extra-9.img"), "x") },
+	} {
+		dir, m := sampleImage(t)
+		damage(dir)
+		err := m.Verify(dir)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("damage to %s: Verify = %v, want an error naming it", name, err)
+		}
+	}
+}
+
+func TestParseManifestRejects(t *testing.T) {
+	for _, bad := range []string{
+		`{}`,
+		`{"manifestVersion": 99, "kind": "dump"}`,
+		`{"manifestVersion": 1, "kind": "weird"}`,
+		`{"manifestVersion": 1, "kind": "dump", "files": {"../../etc/passwd": "00"}}`,
+		`{"manifestVersion": 1, "kind": "dump", "files": {"/abs": "00"}}`,
+		`{"manifestVersion": 1,`,
+	} {
+		if _, err := ParseManifest([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+func testSpec() *specs.Spec {
+	return &specs.Spec{
+		Root:    &specs.Root{Path: "rootfs"},
+		Process: &specs.Process{User: specs.User{UID: 0, GID: 0}},
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/data", Type: "bind", Source: "/srv/a", Options: []string{"rbind"}},
+		},
+		Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}, {Type: "network"}}},
+	}
+}
+
+func TestSpecDifferences(t *testing.T) {
+	a, b := testSpec(), testSpec()
+	b.Mounts[1].Source = "/srv/b" // sources may differ
+	if d := SpecDifferences(a, b); len(d) != 0 {
+		t.Fatalf("unexpected differences %v", d)
+	}
+	b.Root.Path = "/var/lib/engine/merged" // absolute vs relative
+	a.Root.Path = "/var/lib/engine/other"
+	if d := SpecDifferences(a, b); len(d) != 0 {
+		t.Fatalf("absolute root paths must compare equal: %v", d)
+	}
+	b = testSpec()
+	b.Mounts = b.Mounts[:1]
+	b.Process.User.UID = 1000
+	b.Linux.Namespaces = []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}, {Type: "network", Path: "/proc/1/ns/net"}, {Type: "ipc"}}
+	b.Root.Path = "other"
+	d := strings.Join(SpecDifferences(testSpec(), b), "\n")
+	for _, want := range []string{"mount /data (bind) is missing", "process.user: 0:0", "namespace network: new at checkpoint, joined now", "namespace ipc was not there", `root.path: "rootfs"`} {
+		if !strings.Contains(d, want) {
+			t.Errorf("differences lack %q:\n%s", want, d)
+		}
+	}
+}
+
+func TestOptionDefaultsAndRecorded(t *testing.T) {
+	cfg := &Config{Checkpoint: CROptions{FileLocks: true, TCPEstablished: true}}
+	d, err := optionDefaults(cfg, map[string]string{
+		AnnotationPrefix + "ext-unix-sk":         "true",
+		AnnotationPrefix + "tcp-established":     "false",
+		AnnotationPrefix + "manage-cgroups-mode": "ignore",
+		"unrelated":                              "x",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.FileLocks || !d.ExtUnixSk || d.TCPEstablished || d.ManageCgroupsMode != "ignore" {
+		t.Fatalf("defaults %+v", d)
+	}
+	if _, err := optionDefaults(&Config{}, map[string]string{AnnotationPrefix + "tcp-established": "yes please"}); err == nil {
+		t.Fatal("non-boolean annotation accepted")
+	}
+	if _, err := optionDefaults(&Config{}, map[string]string{AnnotationPrefix + "warp-drive": "true"}); err == nil {
+		t.Fatal("unknown option annotation accepted")
+	}
+	o := CROptions{ShellJob: true}
+	added := o.addRecorded(CROptions{TCPEstablished: true, ShellJob: true, EmptyNs: []string{"network"}})
+	if !o.TCPEstablished || len(added) != 2 || added[0] != "--tcp-established" {
+		t.Fatalf("added %v to %+v", added, o)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config.json")
+	t.Setenv("RT_CONFIG", p)
+	if c, err := LoadConfig(); err != nil || c.Checkpoint.TCPEstablished {
+		t.Fatalf("missing file: %+v %v", c, err)
+	}
+	writeFile(t, p, `{"checkpoint": {"tcpEstablished": true}}`)
+	if c, err := LoadConfig(); err != nil || !c.Checkpoint.TCPEstablished {
+		t.Fatalf("%+v %v", c, err)
+	}
+	writeFile(t, p, `{"checkpoint": `)
+	if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("bad file: %v", err)
+	}
+}
+
+func TestRestoreBlockers(t *testing.T) {
+	here := HostInfo{Arch: "amd64", CPUFeatures: []string{"sse", "avx"}, CriuVersion: 31701}
+	if b := restoreBlockers(HostInfo{Arch: "amd64", CPUFeatures: []string{"sse"}, CriuVersion: 31600}, here); len(b) != 0 {
+		t.Fatalf("compatible image refused: %v", b)
+	}
+	b := strings.Join(restoreBlockers(HostInfo{Arch: "arm64", CPUFeatures: []string{"avx512f", "sse"}, CriuVersion: 40100}, here), "; ")
+	for _, want := range []string{"architecture arm64", "avx512f", "CRIU 4.1"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("blockers %q lack %q", b, want)
+		}
+	}
+}
