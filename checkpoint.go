@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/urfave/cli"
 
 	"github.com/rt-runtime/rt/libct"
@@ -32,6 +35,7 @@ checkpointed.`,
 		cli.StringFlag{Name: "manage-cgroups-mode", Usage: "cgroups mode: soft|full|strict|ignore (default: soft)"},
 		cli.StringSliceFlag{Name: "empty-ns", Usage: "create a namespace, but don't restore its properties"},
 		cli.BoolFlag{Name: "auto-dedup", Usage: "enable auto deduplication of memory images"},
+		cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's dump statistics as JSON on stdout"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, exactArgs); err != nil {
@@ -45,8 +49,27 @@ checkpointed.`,
 		if err != nil {
 			return err
 		}
-		return o.Checkpoint(id, crOptions(c))
+		cr := crOptions(c)
+		if err := o.Checkpoint(id, cr); err != nil {
+			return err
+		}
+		if c.Bool("print-stats") {
+			return printDumpStats(cr)
+		}
+		return nil
 	},
+}
+
+func printDumpStats(cr libct.CROptions) error {
+	dir, err := cr.ImageDir()
+	if err != nil {
+		return err
+	}
+	st, err := libct.ReadDumpStats(dir)
+	if err != nil {
+		return fmt.Errorf("--print-stats: %w", err)
+	}
+	return libct.WriteStatsJSON(os.Stdout, st)
 }
 
 // crOptions reads the C/R flags; flags a command does not define read as

@@ -67,12 +67,14 @@ func main() {
 		cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 	}
 	app.Commands = []cli.Command{
+		checkCommand,
 		checkpointCommand,
 		createCommand,
 		deleteCommand,
 		eventsCommand,
 		execCommand,
 		featuresCommand,
+		inspectCheckpointCommand,
 		killCommand,
 		listCommand,
 		pauseCommand,

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/urfave/cli"
 
 	"github.com/rt-runtime/rt/libct"
@@ -35,6 +38,7 @@ using the rt checkpoint command.`,
 		cli.BoolFlag{Name: "lazy-pages", Usage: "use userfaultfd to lazily restore memory pages"},
 		cli.StringFlag{Name: "lsm-profile", Usage: "Specify an LSM profile to be used during restore in the form of TYPE:NAME."},
 		cli.StringFlag{Name: "lsm-mount-context", Usage: "Specify an LSM mount context to be used during restore."},
+		cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's restore statistics as JSON on stdout once the container is restored (detached) or has exited"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, exactArgs); err != nil {
@@ -48,6 +52,20 @@ using the rt checkpoint command.`,
 		// A parent chain is followed through the images' own parent
 		// link; the flag is only meaningful for checkpoint.
 		cr.ParentPath = ""
-		return exitWith(o.Restore(startRequest(c, libct.ActRestore), cr))
+		status, err := o.Restore(startRequest(c, libct.ActRestore), cr)
+		if err == nil && c.Bool("print-stats") {
+			dir, derr := cr.ImageDir()
+			if derr != nil {
+				return derr
+			}
+			st, serr := libct.ReadRestoreStats(cr.WorkPath, dir)
+			if serr != nil {
+				return fmt.Errorf("--print-stats: %w", serr)
+			}
+			if err := libct.WriteStatsJSON(os.Stdout, st); err != nil {
+				return err
+			}
+		}
+		return exitWith(status, err)
 	},
 }

@@ -222,10 +222,7 @@ func (o *Options) Restore(req StartRequest, cr CROptions) (int, error) {
 // compatible host, and the target bundle matches the checkpointed one. It
 // returns the options completed by those the checkpoint recorded.
 func (o *Options) prepareRestore(req StartRequest, cr CROptions) (CROptions, error) {
-	dir, err := filepath.Abs(cr.ImagePath)
-	if cr.ImagePath == "" {
-		dir, err = filepath.Abs("checkpoint")
-	}
+	dir, err := cr.ImageDir()
 	if err != nil {
 		return cr, err
 	}

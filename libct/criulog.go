@@ -2,7 +2,6 @@ package libct
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -20,7 +19,7 @@ var criuHints = []criuHint{
 	{
 		match: []string{"Unexpected rt vDSO area bounds", "kerndat_vdso_fill_symtable failed"},
 		cause: "this CRIU is too old for the running kernel: the kernel maps a vDSO layout ([vvar_vclock]) CRIU does not know",
-		fix:   "install CRIU >= 4.1 (or run on a kernel your CRIU supports); 'rt check' shows the CRIU and kernel versions",
+		fix:   "install CRIU >= 4.1, or use a kernel this CRIU supports; 'rt check' tells when C/R works",
 	},
 	{
 		match: []string{"Connected TCP socket", "consider using --tcp-established"},
@@ -83,13 +82,20 @@ type CriuLogReport struct {
 // ReadCriuLog scans a CRIU log for error lines and known causes. A log that
 // cannot be read yields a report with only the path.
 func ReadCriuLog(path string) *CriuLogReport {
-	r := &CriuLogReport{Path: path}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return r
+		return &CriuLogReport{Path: path}
 	}
+	r := ReadCriuLogText(string(data))
+	r.Path = path
+	return r
+}
+
+// ReadCriuLogText is ReadCriuLog on CRIU output already read.
+func ReadCriuLogText(data string) *CriuLogReport {
+	r := &CriuLogReport{}
 	var errs, warns []string
-	s := bufio.NewScanner(bytes.NewReader(data))
+	s := bufio.NewScanner(strings.NewReader(data))
 	s.Buffer(make([]byte, 64*1024), 1024*1024)
 	for s.Scan() {
 		line := strings.TrimSpace(s.Text())

@@ -72,15 +72,7 @@ func (o *CROptions) addRecorded(rec CROptions) []string {
 
 // criuOpts converts the flags into libcontainer's CriuOpts, checking them.
 func (o CROptions) criuOpts() (*libcontainer.CriuOpts, error) {
-	image := o.ImagePath
-	if image == "" {
-		cwd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		image = filepath.Join(cwd, "checkpoint")
-	}
-	image, err := filepath.Abs(image)
+	image, err := o.ImageDir()
 	if err != nil {
 		return nil, err
 	}
@@ -178,4 +170,12 @@ func UseCriu(path string) (cleanup func(), err error) {
 	}
 	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return func() { os.RemoveAll(dir) }, nil
+}
+
+// ImageDir is the absolute image directory the options name.
+func (o CROptions) ImageDir() (string, error) {
+	if o.ImagePath == "" {
+		return filepath.Abs("checkpoint")
+	}
+	return filepath.Abs(o.ImagePath)
 }
