@@ -36,6 +36,9 @@ checkpointed.`,
 		cli.StringSliceFlag{Name: "empty-ns", Usage: "create a namespace, but don't restore its properties"},
 		cli.BoolFlag{Name: "auto-dedup", Usage: "enable auto deduplication of memory images"},
 		cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's dump statistics as JSON on stdout"},
+		cli.StringFlag{Name: "export", Usage: "also write the checkpoint and the container's rootfs changes into this archive (restore it with restore --import)"},
+		cli.StringFlag{Name: "compress", Value: "zstd", Usage: "compression of the --export archive: zstd, gzip or none"},
+		cli.BoolFlag{Name: "export-volumes", Usage: "include the content of bind-mounted volumes in the --export archive"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, exactArgs); err != nil {
@@ -50,7 +53,11 @@ checkpointed.`,
 			return err
 		}
 		cr := crOptions(c)
-		if err := o.Checkpoint(id, cr); err != nil {
+		var export *libct.ExportOptions
+		if f := c.String("export"); f != "" {
+			export = &libct.ExportOptions{Path: f, Compression: c.String("compress"), Volumes: c.Bool("export-volumes")}
+		}
+		if err := o.Checkpoint(id, cr, export); err != nil {
 			return err
 		}
 		if c.Bool("print-stats") {

@@ -38,6 +38,7 @@ using the rt checkpoint command.`,
 		cli.BoolFlag{Name: "lazy-pages", Usage: "use userfaultfd to lazily restore memory pages"},
 		cli.StringFlag{Name: "lsm-profile", Usage: "Specify an LSM profile to be used during restore in the form of TYPE:NAME."},
 		cli.StringFlag{Name: "lsm-mount-context", Usage: "Specify an LSM mount context to be used during restore."},
+		cli.StringFlag{Name: "import", Usage: "restore from an archive made by checkpoint --export, applying its rootfs changes to the bundle's rootfs first"},
 		cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's restore statistics as JSON on stdout once the container is restored (detached) or has exited"},
 	},
 	Action: func(c *cli.Context) error {
@@ -52,7 +53,7 @@ using the rt checkpoint command.`,
 		// A parent chain is followed through the images' own parent
 		// link; the flag is only meaningful for checkpoint.
 		cr.ParentPath = ""
-		status, err := o.Restore(startRequest(c, libct.ActRestore), cr)
+		status, err := o.Restore(startRequest(c, libct.ActRestore), cr, c.String("import"))
 		if err == nil && c.Bool("print-stats") {
 			dir, derr := cr.ImageDir()
 			if derr != nil {

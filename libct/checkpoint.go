@@ -3,6 +3,7 @@ package libct
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,7 @@ func lookPathAbs(p string) (string, error) {
 // fails, the container is left as it was: running, or paused if it was
 // paused before. Unless the container is left running (or this is a
 // pre-dump) it is destroyed after a successful dump, as with runc.
-func (o *Options) Checkpoint(id string, cr CROptions) error {
+func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) error {
 	if os.Geteuid() != 0 {
 		logrus.Warn("rt checkpoint is untested with rootless containers")
 	}
@@ -55,6 +56,19 @@ func (o *Options) Checkpoint(id string, cr CROptions) error {
 	}
 	if err := ValidateID(id); err != nil {
 		return err
+	}
+	if export != nil {
+		if cr.PreDump || cr.LazyPages || cr.PageServer != "" {
+			return errors.New("--export needs a complete local checkpoint: it cannot be combined with --pre-dump, --lazy-pages or --page-server")
+		}
+		abs, err := filepath.Abs(export.Path)
+		if err != nil {
+			return err
+		}
+		export.Path = abs
+		if _, err := compressWriter(io.Discard, export.Compression); err != nil {
+			return err
+		}
 	}
 	cleanup, err := UseCriu(o.CriuPath)
 	if err != nil {
@@ -94,11 +108,11 @@ func (o *Options) Checkpoint(id string, cr CROptions) error {
 		} else {
 			logrus.Warnf("checkpoint %s: the manifest will not hold the bundle's spec: %v", id, err)
 		}
-		return checkpointLocked(c, st, opts, m)
+		return checkpointLocked(c, st, opts, m, export)
 	})
 }
 
-func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest) error {
+func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest, export *ExportOptions) error {
 	id := c.ID()
 	final := opts.ImagesDirectory
 	// Lazy pages and page-server dumps are read by their peer while CRIU
@@ -152,12 +166,24 @@ func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opt
 	} else if err := writeManifest(final, m); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", id, err)
 	}
+	var exportErr error
+	if export != nil {
+		// Before the container is destroyed: its rootfs (an engine's
+		// overlay mount) may go with it.
+		created := time.Time{}
+		if st, err := c.State(); err == nil {
+			created = st.BaseState.Created
+		}
+		if err := exportCheckpoint(final, c.Config().Rootfs, created, m, *export); err != nil {
+			exportErr = fmt.Errorf("checkpoint %s: the checkpoint in %s is complete, but the export failed: %w", id, final, err)
+		}
+	}
 	if !opts.LeaveRunning && !opts.PreDump {
 		if err := c.Destroy(); err != nil {
 			logrus.Warn(err)
 		}
 	}
-	return nil
+	return exportErr
 }
 
 // restoreRunState undoes what a failed dump may have left: a container
@@ -179,14 +205,28 @@ func restoreRunState(c *libcontainer.Container, before libcontainer.Status) {
 // processes from the checkpoint in cr.ImagePath. The ID and bundle may
 // differ from the checkpointed container's. If anything fails, nothing of
 // the new container is left under the root.
-func (o *Options) Restore(req StartRequest, cr CROptions) (int, error) {
+//
+// With importFile, the checkpoint comes from an archive made with
+// checkpoint --export: its images are extracted (into cr.ImagePath, or a
+// temporary directory removed afterwards), checked, and its rootfs
+// changes applied to the target bundle's rootfs before CRIU runs.
+func (o *Options) Restore(req StartRequest, cr CROptions, importFile string) (int, error) {
 	if os.Geteuid() != 0 {
 		logrus.Warn("rt restore is untested with rootless containers")
 	}
 	if err := ValidateID(req.ID); err != nil {
 		return -1, err
 	}
-	cr, err := o.prepareRestore(req, cr)
+	var err error
+	if importFile != "" {
+		var cleanupImport func()
+		cr, cleanupImport, err = o.importForRestore(req, cr, importFile)
+		if cleanupImport != nil {
+			defer cleanupImport()
+		}
+	} else {
+		cr, err = o.prepareRestore(req, cr)
+	}
 	if err != nil {
 		return -1, fmt.Errorf("restore %s: %w", req.ID, err)
 	}
@@ -263,6 +303,69 @@ func (o *Options) prepareRestore(req StartRequest, cr CROptions) (CROptions, err
 		logrus.Infof("restore %s: using %s as recorded in the checkpoint", req.ID, strings.Join(added, " "))
 	}
 	return cr, nil
+}
+
+// importForRestore extracts an exported checkpoint for a restore and runs
+// the restore checks before the target rootfs is changed.
+func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) (CROptions, func(), error) {
+	var cleanup func()
+	if cr.ImagePath == "" {
+		dir, err := os.MkdirTemp("", "rt-import-")
+		if err != nil {
+			return cr, nil, err
+		}
+		cr.ImagePath = dir
+		cleanup = func() { os.RemoveAll(dir) }
+	} else {
+		dir, err := cr.ImageDir()
+		if err != nil {
+			return cr, nil, err
+		}
+		if HasCheckpoint(dir) {
+			return cr, nil, fmt.Errorf("--import: image path %s already holds a checkpoint", dir)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return cr, nil, fmt.Errorf("image path %s: %w", dir, unwrapPathError(err))
+		}
+		cr.ImagePath = dir
+	}
+	bundle := req.Bundle
+	if bundle == "" {
+		bundle = "."
+	}
+	bundle, err := filepath.Abs(bundle)
+	if err != nil {
+		return cr, cleanup, err
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return cr, cleanup, err
+	}
+	if spec.Root == nil {
+		return cr, cleanup, fmt.Errorf("bundle %s: config.json has no root", bundle)
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	volumes := map[string]string{}
+	for _, m := range spec.Mounts {
+		if isBindMount(m.Type, m.Options) {
+			volumes[volumeKey(m.Destination)] = m.Source
+		}
+	}
+	checked := cr
+	err = importArchive(file, importTarget{
+		imageDir: cr.ImagePath,
+		rootfs:   rootfs,
+		volumes:  volumes,
+		beforeRootfs: func() error {
+			var err error
+			checked, err = o.prepareRestore(req, cr)
+			return err
+		},
+	})
+	return checked, cleanup, err
 }
 
 // isCriuFailure tells CRIU's own failures from rt's checks that ran

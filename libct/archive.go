@@ -1,0 +1,562 @@
+package libct
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/moby/sys/mountinfo"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// Archive layout. It follows podman's and CRI-O's checkpoint archives, so
+// that checkpointctl reads rt's archives: CRIU images under checkpoint/,
+// the OCI spec as spec.dump, a small container description as
+// config.dump, and the container's file system changes as a nested
+// rootfs-diff.tar with deletions listed in deleted.files.
+const (
+	archiveImagesDir  = "checkpoint"
+	archiveSpec       = "spec.dump"
+	archiveConfig     = "config.dump"
+	archiveRootfsDiff = "rootfs-diff.tar"
+	archiveDeleted    = "deleted.files"
+	archiveVolumesDir = "volumes"
+)
+
+// Compressions an archive may use.
+const (
+	CompressZstd = "zstd"
+	CompressGzip = "gzip"
+	CompressNone = "none"
+)
+
+// ExportOptions are checkpoint --export's settings.
+type ExportOptions struct {
+	Path        string // the archive to write
+	Compression string // zstd (default), gzip or none
+	Volumes     bool   // include the content of bind-mounted volumes
+}
+
+// archiveConfigDump is config.dump: what checkpointctl shows.
+type archiveConfigDump struct {
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	OCIRuntime     string    `json:"runtime"`
+	CreatedTime    time.Time `json:"createdTime"`
+	CheckpointedAt time.Time `json:"checkpointedTime"`
+}
+
+// exportCheckpoint writes the checkpoint in imageDir, with the changes of
+// the container's rootfs, into one archive. The archive is written to a
+// temporary name and renamed when complete. Images are streamed from their
+// directory into the compressor; only the (usually small) rootfs diff is
+// staged, because a tar entry needs its size up front.
+func exportCheckpoint(imageDir, rootfs string, created time.Time, m *Manifest, opts ExportOptions) (retErr error) {
+	if _, err := os.Lstat(filepath.Join(imageDir, "parent")); err == nil {
+		return errors.New("a checkpoint taken with --parent-path cannot be exported: its memory is split over the parent images; take a full checkpoint")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(opts.Path), "."+filepath.Base(opts.Path)+".partial-")
+	if err != nil {
+		return fmt.Errorf("export %s: %w", opts.Path, err)
+	}
+	defer func() {
+		if retErr != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	cw, err := compressWriter(bw, opts.Compression)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(cw)
+
+	if err := addTree(tw, imageDir, archiveImagesDir); err != nil {
+		return fmt.Errorf("export %s: %w", opts.Path, err)
+	}
+	if m.Spec != nil {
+		if err := addJSON(tw, archiveSpec, m.Spec); err != nil {
+			return err
+		}
+	}
+	if err := addJSON(tw, archiveConfig, archiveConfigDump{
+		ID: m.ContainerID, Name: m.ContainerID, OCIRuntime: "rt",
+		CreatedTime: created, CheckpointedAt: m.Finished,
+	}); err != nil {
+		return err
+	}
+	if stats, err := os.ReadFile(filepath.Join(imageDir, "stats-dump")); err == nil {
+		if err := addBytes(tw, "stats-dump", stats); err != nil {
+			return err
+		}
+	}
+	if rootfs != "" {
+		if err := addRootfsDiff(tw, rootfs, filepath.Dir(opts.Path)); err != nil {
+			return fmt.Errorf("export %s: rootfs changes: %w", opts.Path, err)
+		}
+	}
+	if opts.Volumes && m.Spec != nil {
+		for _, mt := range m.Spec.Mounts {
+			if !isBindMount(mt.Type, mt.Options) {
+				continue
+			}
+			if fi, err := os.Stat(mt.Source); err != nil || !fi.IsDir() {
+				continue
+			}
+			if err := addTree(tw, mt.Source, path.Join(archiveVolumesDir, volumeKey(mt.Destination))); err != nil {
+				return fmt.Errorf("export %s: volume %s: %w", opts.Path, mt.Destination, err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := cw.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("export %s: %w", opts.Path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("export %s: %w", opts.Path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), opts.Path)
+}
+
+func compressWriter(w io.Writer, kind string) (io.WriteCloser, error) {
+	switch kind {
+	case "", CompressZstd:
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	case CompressGzip:
+		return gzip.NewWriterLevel(w, gzip.BestSpeed)
+	case CompressNone:
+		return nopWriteCloser{w}, nil
+	}
+	return nil, fmt.Errorf("unknown compression %q: use zstd, gzip or none", kind)
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+// decompressReader detects the compression from the first bytes.
+func decompressReader(r *bufio.Reader) (io.Reader, func(), error) {
+	magic, _ := r.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		d, err := zstd.NewReader(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, d.Close, nil
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		g, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return g, func() { g.Close() }, nil
+	}
+	return r, func() {}, nil
+}
+
+func addJSON(tw *tar.Writer, name string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return addBytes(tw, name, data)
+}
+
+func addBytes(tw *tar.Writer, name string, data []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(data)), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
+// addTree adds dir's content under prefix. Devices, sockets and FIFOs are
+// skipped: they cannot be carried to another host meaningfully.
+func addTree(tw *tar.Writer, dir, prefix string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		name := path.Join(prefix, filepath.ToSlash(rel))
+		return addEntry(tw, p, name, d)
+	})
+}
+
+func addEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
+	fi, err := d.Info()
+	if err != nil {
+		return err
+	}
+	link := ""
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		if link, err = os.Readlink(p); err != nil {
+			return err
+		}
+	case fi.Mode()&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket|os.ModeNamedPipe) != 0:
+		return nil
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return err
+	}
+	hdr.Name = name
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	hdr.Uname, hdr.Gname = "", ""
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+// addRootfsDiff adds the container's file system changes: for an overlay
+// rootfs (Docker, containerd snapshots) its upper directory, with
+// whiteouts turned into deleted.files; for any other rootfs, all of it,
+// since there is no base to compare with.
+func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string) error {
+	src, overlay := overlayUpperDir(rootfs)
+	f, err := os.CreateTemp(tmpDir, ".rootfs-diff-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	inner := tar.NewWriter(f)
+	var deleted []string
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if rel == "." {
+			return nil
+		}
+		if overlay && d.Type()&fs.ModeCharDevice != 0 {
+			var st unix.Stat_t
+			if unix.Lstat(p, &st) == nil && st.Rdev == 0 {
+				deleted = append(deleted, filepath.ToSlash(rel))
+				return nil
+			}
+		}
+		return addEntry(inner, p, filepath.ToSlash(rel), d)
+	})
+	if err != nil {
+		return err
+	}
+	if err := inner.Close(); err != nil {
+		return err
+	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: archiveRootfsDiff, Mode: 0o600, Size: size, ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return err
+	}
+	if len(deleted) > 0 {
+		return addJSON(tw, archiveDeleted, deleted)
+	}
+	return nil
+}
+
+// overlayUpperDir returns the upper directory when rootfs is an overlay
+// mount, else rootfs itself.
+func overlayUpperDir(rootfs string) (string, bool) {
+	mounts, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(rootfs))
+	if err != nil || len(mounts) == 0 {
+		return rootfs, false
+	}
+	m := mounts[len(mounts)-1]
+	if m.FSType != "overlay" {
+		return rootfs, false
+	}
+	for _, o := range strings.Split(m.VFSOptions, ",") {
+		if v, ok := strings.CutPrefix(o, "upperdir="); ok {
+			return v, true
+		}
+	}
+	return rootfs, false
+}
+
+func isBindMount(typ string, options []string) bool {
+	if typ == "bind" {
+		return true
+	}
+	for _, o := range options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+// volumeKey names a volume in the archive after its destination.
+func volumeKey(dest string) string {
+	k := strings.Trim(filepath.ToSlash(filepath.Clean(dest)), "/")
+	return strings.ReplaceAll(k, "/", "_")
+}
+
+// importTarget says where an archive's parts go.
+type importTarget struct {
+	imageDir string
+	rootfs   string            // target container's rootfs
+	volumes  map[string]string // volumeKey -> target mount source
+	// beforeRootfs runs once the images are in imageDir and before the
+	// target rootfs is touched: the checks that can refuse the restore.
+	beforeRootfs func() error
+}
+
+// importArchive extracts an archive written by exportCheckpoint. Nothing
+// is ever written outside the image directory, the target rootfs and
+// the volume sources: every path is resolved inside an os.Root, which
+// refuses "..", absolute paths and symlinks leading out. Device files are
+// skipped.
+func importArchive(file string, t importTarget) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", file, unwrapPathError(err))
+	}
+	defer f.Close()
+	dr, closeDR, err := decompressReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return fmt.Errorf("import %s: %w", file, err)
+	}
+	defer closeDR()
+	images, err := os.OpenRoot(t.imageDir)
+	if err != nil {
+		return err
+	}
+	defer images.Close()
+	tr := tar.NewReader(dr)
+	checked := false
+	check := func() error {
+		if checked || t.beforeRootfs == nil {
+			return nil
+		}
+		checked = true
+		return t.beforeRootfs()
+	}
+	sawImages := false
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("import %s: %w", file, err)
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(hdr.Name, "./"), "/")
+		switch {
+		case name == archiveImagesDir:
+		case strings.HasPrefix(name, archiveImagesDir+"/"):
+			sawImages = true
+			if err := extractEntry(images, strings.TrimPrefix(name, archiveImagesDir+"/"), hdr, tr); err != nil {
+				return fmt.Errorf("import %s: %s: %w", file, hdr.Name, err)
+			}
+		case name == archiveRootfsDiff:
+			if err := check(); err != nil {
+				return err
+			}
+			if err := extractTarInto(t.rootfs, tar.NewReader(tr)); err != nil {
+				return fmt.Errorf("import %s: rootfs changes into %s: %w", file, t.rootfs, err)
+			}
+		case name == archiveDeleted:
+			if err := check(); err != nil {
+				return err
+			}
+			if err := applyDeletions(t.rootfs, tr); err != nil {
+				return fmt.Errorf("import %s: %w", file, err)
+			}
+		case strings.HasPrefix(name, archiveVolumesDir+"/"):
+			if err := check(); err != nil {
+				return err
+			}
+			key, rest, _ := strings.Cut(strings.TrimPrefix(name, archiveVolumesDir+"/"), "/")
+			dst, ok := t.volumes[key]
+			if !ok {
+				logrus.Warnf("import %s: volume %s has no bind mount in the target bundle; skipped", file, key)
+				continue
+			}
+			if rest == "" {
+				continue
+			}
+			if err := extractIntoDir(dst, rest, hdr, tr); err != nil {
+				return fmt.Errorf("import %s: volume %s: %w", file, key, err)
+			}
+		default:
+			// spec.dump, config.dump, stats-dump: descriptive only.
+		}
+	}
+	if !sawImages {
+		return fmt.Errorf("import %s: no %s/ directory: not a checkpoint archive", file, archiveImagesDir)
+	}
+	return check()
+}
+
+func extractIntoDir(dir, name string, hdr *tar.Header, r io.Reader) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return extractEntry(root, name, hdr, r)
+}
+
+func extractTarInto(dir string, tr *tar.Reader) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := extractEntry(root, hdr.Name, hdr, tr); err != nil {
+			return fmt.Errorf("%s: %w", hdr.Name, err)
+		}
+	}
+}
+
+// extractEntry writes one tar entry inside root.
+func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) error {
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
+	if name == "" || name == "." {
+		return nil
+	}
+	// A well-formed archive never names "..", or an absolute path: refuse
+	// rather than guess what was meant.
+	if !filepath.IsLocal(name) {
+		return fmt.Errorf("path %q leaves the target directory", hdr.Name)
+	}
+	mode := os.FileMode(hdr.Mode).Perm()
+	if dir := path.Dir(name); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := root.MkdirAll(name, mode); err != nil {
+			return err
+		}
+		return root.Chmod(name, mode)
+	case tar.TypeReg:
+		_ = root.Remove(name) // replace, never write through a symlink
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	case tar.TypeSymlink:
+		_ = root.Remove(name)
+		if err := root.Symlink(hdr.Linkname, name); err != nil {
+			return err
+		}
+		return root.Lchown(name, hdr.Uid, hdr.Gid)
+	case tar.TypeLink:
+		target := strings.TrimPrefix(hdr.Linkname, "./")
+		if !filepath.IsLocal(target) {
+			return fmt.Errorf("hard link %q leaves the target directory", hdr.Linkname)
+		}
+		_ = root.Remove(name)
+		return root.Link(target, name)
+	default:
+		logrus.Warnf("skipping %s: %s entries are not extracted", hdr.Name, tarTypeName(hdr.Typeflag))
+		return nil
+	}
+	if err := root.Lchown(name, hdr.Uid, hdr.Gid); err != nil {
+		return err
+	}
+	return root.Chmod(name, mode)
+}
+
+func tarTypeName(t byte) string {
+	switch t {
+	case tar.TypeChar:
+		return "character device"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeFifo:
+		return "FIFO"
+	}
+	return fmt.Sprintf("type %q", t)
+}
+
+func applyDeletions(rootfs string, r io.Reader) error {
+	var paths []string
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(data, &paths); err != nil {
+		return fmt.Errorf("%s: %w", archiveDeleted, err)
+	}
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, p := range paths {
+		if !filepath.IsLocal(p) {
+			return fmt.Errorf("%s: path %q leaves the rootfs", archiveDeleted, p)
+		}
+		if err := root.RemoveAll(p); err != nil {
+			return fmt.Errorf("%s: remove %s: %w", archiveDeleted, p, err)
+		}
+	}
+	return nil
+}

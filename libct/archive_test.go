@@ -1,0 +1,155 @@
+package libct
+
+import (
+	"archive/tar"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestExportImportRoundTrip(t *testing.T) {
+	for _, comp := range []string{CompressZstd, CompressGzip, CompressNone} {
+		t.Run(comp, func(t *testing.T) {
+			img, m := sampleImage(t)
+			rootfs := t.TempDir()
+			writeFile(t, filepath.Join(rootfs, "tmp", "written-before-checkpoint"), "hello")
+			os.Symlink("busybox", filepath.Join(rootfs, "tmp", "sh"))
+			vol := t.TempDir()
+			writeFile(t, filepath.Join(vol, "v.txt"), "volume data")
+			m.Spec = &specs.Spec{Mounts: []specs.Mount{{Destination: "/data", Type: "bind", Source: vol, Options: []string{"rbind"}}}}
+			archive := filepath.Join(t.TempDir(), "ck.tar")
+			if err := exportCheckpoint(img, rootfs, time.Now(), m, ExportOptions{Path: archive, Compression: comp, Volumes: true}); err != nil {
+				t.Fatal(err)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(archive), ".*")); len(matches) != 0 {
+				t.Fatalf("temporary files left: %v", matches)
+			}
+
+			newImg, newRootfs, newVol := t.TempDir(), t.TempDir(), t.TempDir()
+			checked := false
+			err := importArchive(archive, importTarget{
+				imageDir: newImg, rootfs: newRootfs, volumes: map[string]string{"data": newVol},
+				beforeRootfs: func() error {
+					// The images are complete and intact before the
+					// rootfs is touched.
+					got, err := ReadManifest(newImg)
+					if err != nil || got == nil {
+						t.Fatalf("manifest at check time: %v", err)
+					}
+					if err := got.Verify(newImg); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := os.Stat(filepath.Join(newRootfs, "tmp")); err == nil {
+						t.Fatal("rootfs changed before the check")
+					}
+					checked = true
+					return nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !checked {
+				t.Fatal("check did not run")
+			}
+			if b, _ := os.ReadFile(filepath.Join(newRootfs, "tmp", "written-before-checkpoint")); string(b) != "hello" {
+				t.Fatalf("rootfs file: %q", b)
+			}
+			if l, _ := os.Readlink(filepath.Join(newRootfs, "tmp", "sh")); l != "busybox" {
+				t.Fatalf("symlink: %q", l)
+			}
+			if b, _ := os.ReadFile(filepath.Join(newVol, "v.txt")); string(b) != "volume data" {
+				t.Fatalf("volume file: %q", b)
+			}
+		})
+	}
+}
+
+func TestImportRefusesToLeaveTargets(t *testing.T) {
+	build := func(entries func(tw *tar.Writer)) string {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		addBytes(tw, "checkpoint/inventory.img", []byte("x"))
+		entries(tw)
+		tw.Close()
+		p := filepath.Join(t.TempDir(), "a.tar")
+		os.WriteFile(p, buf.Bytes(), 0o600)
+		return p
+	}
+	nested := func(inner func(tw *tar.Writer)) func(tw *tar.Writer) {
+		return func(tw *tar.Writer) {
+			var b bytes.Buffer
+			itw := tar.NewWriter(&b)
+			inner(itw)
+			itw.Close()
+			addBytes(tw, archiveRootfsDiff, b.Bytes())
+		}
+	}
+	cases := map[string]func(tw *tar.Writer){
+		"dotdot image": func(tw *tar.Writer) { addBytes(tw, "checkpoint/../../escape", []byte("x")) },
+		"dotdot rootfs": nested(func(tw *tar.Writer) { addBytes(tw, "../../escape", []byte("x")) }),
+		"symlink escape": nested(func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "evil", Typeflag: tar.TypeSymlink, Linkname: "/"})
+			addBytes(tw, "evil/escape", []byte("x"))
+		}),
+		"hardlink escape": nested(func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "h", Typeflag: tar.TypeLink, Linkname: "../../etc/passwd"})
+		}),
+		"deleted escape": func(tw *tar.Writer) { addBytes(tw, archiveDeleted, []byte(`["../../victim"]`)) },
+	}
+	for name, entries := range cases {
+		t.Run(name, func(t *testing.T) {
+			base := t.TempDir()
+			victim := filepath.Join(base, "victim")
+			writeFile(t, victim, "keep me")
+			img := filepath.Join(base, "a", "img")
+			rootfs := filepath.Join(base, "a", "rootfs")
+			os.MkdirAll(img, 0o700)
+			os.MkdirAll(rootfs, 0o700)
+			err := importArchive(build(entries), importTarget{imageDir: img, rootfs: rootfs})
+			if err == nil {
+				t.Fatalf("import accepted a %s", name)
+			}
+			for _, p := range []string{filepath.Join(base, "escape"), filepath.Join(base, "a", "escape"), "/escape"} {
+				if _, err := os.Stat(p); err == nil {
+					t.Fatalf("%s written outside the targets", p)
+				}
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "keep me" {
+				t.Fatal("file outside the rootfs deleted")
+			}
+		})
+	}
+}
+
+func TestImportSkipsDevicesAndNeedsImages(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	var inner bytes.Buffer
+	itw := tar.NewWriter(&inner)
+	itw.WriteHeader(&tar.Header{Name: "dev/sda", Typeflag: tar.TypeBlock, Devmajor: 8})
+	itw.Close()
+	addBytes(tw, "checkpoint/inventory.img", []byte("x"))
+	addBytes(tw, archiveRootfsDiff, inner.Bytes())
+	tw.Close()
+	p := filepath.Join(t.TempDir(), "a.tar")
+	os.WriteFile(p, buf.Bytes(), 0o600)
+	rootfs := t.TempDir()
+	if err := importArchive(p, importTarget{imageDir: t.TempDir(), rootfs: rootfs}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(rootfs, "dev", "sda")); err == nil {
+		t.Fatal("device file extracted")
+	}
+
+	os.WriteFile(p, []byte("not an archive at all, just text"), 0o600)
+	err := importArchive(p, importTarget{imageDir: t.TempDir(), rootfs: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("garbage archive: %v", err)
+	}
+}
