@@ -45,6 +45,16 @@ demo: setup rt
 test: setup rt
 	tests/run-all.sh
 
+FUZZTIME ?= 10m
+FUZZ_TARGETS = FuzzParseSpec FuzzParseProcess FuzzUpdateResources FuzzParseManifest FuzzImportArchive
+
+# fuzz: each target for FUZZTIME (default 10m); fuzz-short: 15s each.
+fuzz:
+	for t in $(FUZZ_TARGETS); do $(GO) test -tags "$(BUILDTAGS)" -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./libct || exit 1; done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=15s
+
 runc-suite: rt
 	tests/runc-suite/compare.sh $(CURDIR)/rt
 

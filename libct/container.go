@@ -122,6 +122,13 @@ func (o *Options) Create(id string, spec *specs.Spec, co CreateOptions) (*libcon
 		}
 		return nil, err
 	}
+	// libcontainer makes the state directory 0711; nothing outside root
+	// needs to traverse it (the init opens its exec fifo through an
+	// inherited fd), and state names processes and checkpoint paths.
+	if err := os.Chmod(o.StateDir(id), 0o700); err != nil {
+		_ = c.Destroy()
+		return nil, err
+	}
 	return c, nil
 }
 
