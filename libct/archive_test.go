@@ -91,7 +91,7 @@ func TestImportRefusesToLeaveTargets(t *testing.T) {
 		}
 	}
 	cases := map[string]func(tw *tar.Writer){
-		"dotdot image": func(tw *tar.Writer) { addBytes(tw, "checkpoint/../../escape", []byte("x")) },
+		"dotdot image":  func(tw *tar.Writer) { addBytes(tw, "checkpoint/../../escape", []byte("x")) },
 		"dotdot rootfs": nested(func(tw *tar.Writer) { addBytes(tw, "../../escape", []byte("x")) }),
 		"symlink escape": nested(func(tw *tar.Writer) {
 			tw.WriteHeader(&tar.Header{Name: "evil", Typeflag: tar.TypeSymlink, Linkname: "/"})
