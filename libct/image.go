@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // inventoryFile is the CRIU image file written at the end of a dump; an
@@ -48,6 +50,27 @@ func checkRestorable(dir string) error {
 type imageStage struct {
 	final string
 	dir   string
+	// lock is the staging directory itself, flocked while this rt works
+	// on it: a stage whose lock can be taken was left by a dead rt.
+	lock *os.File
+}
+
+const stageInfix = ".rt-partial-"
+
+// removeStaleStages deletes staging directories for final that no live
+// rt holds: what a checkpoint killed with SIGKILL leaves behind.
+func removeStaleStages(final string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(final), "."+filepath.Base(final)+stageInfix+"*"))
+	for _, dir := range matches {
+		f, err := os.Open(dir)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			_ = os.RemoveAll(dir)
+		}
+		f.Close()
+	}
 }
 
 // newImageStage checks the final image path and creates the staging dir.
@@ -63,13 +86,32 @@ func newImageStage(final string) (*imageStage, error) {
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return nil, fmt.Errorf("image path %s: %w", final, unwrapPathError(err))
 	}
+	removeStaleStages(final)
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	dir := filepath.Join(parent, "."+filepath.Base(final)+".rt-partial-"+hex.EncodeToString(rnd[:]))
+	dir := filepath.Join(parent, "."+filepath.Base(final)+stageInfix+hex.EncodeToString(rnd[:]))
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("image path %s: cannot create staging directory: %w", final, unwrapPathError(err))
 	}
-	return &imageStage{final: final, dir: dir}, nil
+	lock, err := os.Open(dir)
+	if err == nil {
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	}
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("image path %s: cannot lock staging directory: %w", final, err)
+	}
+	return &imageStage{final: final, dir: dir, lock: lock}, nil
+}
+
+func (s *imageStage) unlock() {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
 }
 
 // publish moves the staged images to the final path. When the final
@@ -78,6 +120,11 @@ func newImageStage(final string) (*imageStage, error) {
 // files are moved one by one, inventory.img and the manifest last, so the
 // directory only looks complete once it is.
 func (s *imageStage) publish() error {
+	defer s.unlock()
+	// Another checkpoint may have published here meanwhile.
+	if HasCheckpoint(s.final) {
+		return fmt.Errorf("image path %s already holds a checkpoint: remove it or choose another --image-path", s.final)
+	}
 	if err := os.Remove(s.final); err != nil && !errors.Is(err, os.ErrNotExist) {
 		// Not empty (ENOTEMPTY/EEXIST): merge.
 		return s.merge()
@@ -111,6 +158,7 @@ func (s *imageStage) merge() error {
 // discard removes the staged images. A CRIU log in them is kept, moved to
 // logDest, so the failure can be examined.
 func (s *imageStage) discard(logName, logDest string) {
+	defer s.unlock()
 	if logDest != "" {
 		if err := os.MkdirAll(filepath.Dir(logDest), 0o700); err == nil {
 			_ = os.Rename(filepath.Join(s.dir, logName), logDest)

@@ -129,3 +129,37 @@ func TestReadCriuLog(t *testing.T) {
 		t.Fatalf("missing log: %+v", r)
 	}
 }
+
+func TestStaleStagesRemoved(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "ck")
+	live, err := newImageStage(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stage left by a killed rt: nobody holds its lock.
+	dead := filepath.Join(filepath.Dir(final), ".ck"+stageInfix+"dead")
+	writeFile(t, filepath.Join(dead, "pages-1.img"), "x")
+	other, err := newImageStage(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Fatal("stale stage kept")
+	}
+	if _, err := os.Stat(live.dir); err != nil {
+		t.Fatal("a live stage was removed")
+	}
+	// Two checkpoints racing for one path: the second to publish fails.
+	writeFile(t, filepath.Join(live.dir, inventoryFile), "a")
+	writeFile(t, filepath.Join(other.dir, inventoryFile), "b")
+	if err := live.publish(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.publish(); err == nil || !strings.Contains(err.Error(), "already holds") {
+		t.Fatalf("second publish: %v", err)
+	}
+	other.discard("", "")
+	if b, _ := os.ReadFile(filepath.Join(final, inventoryFile)); string(b) != "a" {
+		t.Fatalf("first checkpoint overwritten: %q", b)
+	}
+}
