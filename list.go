@@ -42,7 +42,7 @@ To list containers created using a non-default value for "--root":
 		if format != "table" && format != "json" {
 			return fmt.Errorf("invalid format option %q: use table or json", format)
 		}
-		states, err := o.List(c.GlobalIsSet("root"))
+		states, err := o.List()
 		if err != nil {
 			return err
 		}

@@ -51,15 +51,11 @@ func (o *Options) Exec(req ExecRequest) (int, error) {
 		}
 		req.PidFile = abs
 	}
-	lock, err := o.Lock(req.ID)
+	c, lock, err := o.lockAndLoad(req.ID)
 	if err != nil {
 		return -1, err
 	}
 	defer lock.Unlock()
-	c, err := o.Load(req.ID)
-	if err != nil {
-		return -1, err
-	}
 	st, err := c.Status()
 	if err != nil {
 		return -1, err

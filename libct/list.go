@@ -10,12 +10,11 @@ import (
 )
 
 // List returns the state of every container under the root. A root that
-// does not exist yet is an empty list when it is the default (no container
-// was ever created), and an error when the user named it.
-func (o *Options) List(explicitRoot bool) ([]ContainerState, error) {
+// does not exist yet holds no containers (runc agrees for --root).
+func (o *Options) List() ([]ContainerState, error) {
 	entries, err := os.ReadDir(o.Root)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && !explicitRoot {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("list containers in %s: %w", o.Root, unwrapPathError(err))

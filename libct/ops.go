@@ -3,6 +3,7 @@ package libct
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -13,19 +14,34 @@ import (
 
 // withContainer loads container id under its lock and calls fn.
 func (o *Options) withContainer(id string, fn func(*libcontainer.Container) error) error {
-	if err := ValidateID(id); err != nil {
-		return err
-	}
-	lock, err := o.Lock(id)
+	c, lock, err := o.lockAndLoad(id)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
+	return fn(c)
+}
+
+// lockAndLoad takes the lock of container id and loads it. When the
+// container does not exist, the lock file just created is removed again:
+// a command on a missing container leaves nothing under the root.
+func (o *Options) lockAndLoad(id string) (*libcontainer.Container, *ContainerLock, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, nil, err
+	}
+	lock, err := o.Lock(id)
+	if err != nil {
+		return nil, nil, err
+	}
 	c, err := o.Load(id)
 	if err != nil {
-		return err
+		if _, serr := os.Stat(o.StateDir(id)); IsNotExist(err) && os.IsNotExist(serr) {
+			lock.Remove()
+		}
+		lock.Unlock()
+		return nil, nil, err
 	}
-	return fn(c)
+	return c, lock, nil
 }
 
 // Start runs the user process of a created container.
@@ -63,7 +79,9 @@ func (o *Options) Kill(id string, sig unix.Signal, all bool) error {
 			if all {
 				return nil
 			}
-			return fmt.Errorf("container %s not running", id)
+			// "container not running" verbatim: containerd maps it to
+			// "process already finished".
+			return fmt.Errorf("kill %s: %w", id, libcontainer.ErrNotRunning)
 		}
 		return err
 	})
