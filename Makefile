@@ -16,9 +16,12 @@ all: rt
 rt:
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o rt .
 
-install: rt
+install: rt man
 	install -D -m0755 rt $(DESTDIR)$(BINDIR)/rt
 	for f in man/*.8; do [ -e "$$f" ] && install -D -m0644 "$$f" $(DESTDIR)$(MANDIR)/man8/$$(basename $$f); done; true
+
+man:
+	man/build.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

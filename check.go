@@ -28,18 +28,20 @@ checkpoint can be restored here.`,
 		if err := checkArgs(c, 0, exactArgs); err != nil {
 			return err
 		}
+		format := c.String("format")
+		if format != "text" && format != "json" {
+			return errors.New("invalid --format: use text or json")
+		}
 		r := libct.Check(c.GlobalString("criu"), c.String("image"))
-		switch c.String("format") {
+		switch format {
 		case "json":
 			enc := json.NewEncoder(os.Stdout)
 			enc.SetIndent("", "  ")
 			if err := enc.Encode(r); err != nil {
 				return err
 			}
-		case "text":
-			r.WriteText(os.Stdout)
 		default:
-			return errors.New("invalid --format: use text or json")
+			r.WriteText(os.Stdout)
 		}
 		if !r.OK() {
 			os.Exit(1)

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"io"
 	"os"
 
 	"github.com/urfave/cli"
@@ -39,7 +39,7 @@ using the rt checkpoint command.`,
 		cli.StringFlag{Name: "lsm-profile", Usage: "Specify an LSM profile to be used during restore in the form of TYPE:NAME."},
 		cli.StringFlag{Name: "lsm-mount-context", Usage: "Specify an LSM mount context to be used during restore."},
 		cli.StringFlag{Name: "import", Usage: "restore from an archive made by checkpoint --export, applying its rootfs changes to the bundle's rootfs first"},
-		cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's restore statistics as JSON on stdout once the container is restored (detached) or has exited"},
+		cli.BoolFlag{Name: "print-stats", Usage: "print CRIU's restore statistics as JSON on stdout once the container is restored"},
 	},
 	Action: func(c *cli.Context) error {
 		if err := checkArgs(c, 1, exactArgs); err != nil {
@@ -53,20 +53,10 @@ using the rt checkpoint command.`,
 		// A parent chain is followed through the images' own parent
 		// link; the flag is only meaningful for checkpoint.
 		cr.ParentPath = ""
-		status, err := o.Restore(startRequest(c, libct.ActRestore), cr, c.String("import"))
-		if err == nil && c.Bool("print-stats") {
-			dir, derr := cr.ImageDir()
-			if derr != nil {
-				return derr
-			}
-			st, serr := libct.ReadRestoreStats(cr.WorkPath, dir)
-			if serr != nil {
-				return fmt.Errorf("--print-stats: %w", serr)
-			}
-			if err := libct.WriteStatsJSON(os.Stdout, st); err != nil {
-				return err
-			}
+		var stats io.Writer
+		if c.Bool("print-stats") {
+			stats = os.Stdout
 		}
-		return exitWith(status, err)
+		return exitWith(o.Restore(startRequest(c, libct.ActRestore), cr, c.String("import"), stats))
 	},
 }

@@ -66,7 +66,7 @@ The accepted format is as follow (unchanged values can be omitted):
 }
 
 Note: if data is to be read from a file or the standard input, all
-other options are ignored.
+other options are ignored, except --l3-cache-schema and --mem-bw-schema.
 `,
 		},
 	}, valueFlags(updateValueFlags)...),

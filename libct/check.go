@@ -113,7 +113,7 @@ func networkLockBackend() string {
 		}
 	}
 	if len(have) == 0 {
-		return "none (install iptables or nftables, or checkpoint with --empty-ns network)"
+		return "none (install iptables, or nftables with CRIU's 'network-lock nftables')"
 	}
 	return strings.Join(have, ", ")
 }

@@ -58,8 +58,8 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 		return err
 	}
 	if export != nil {
-		if cr.PreDump || cr.LazyPages || cr.PageServer != "" {
-			return errors.New("--export needs a complete local checkpoint: it cannot be combined with --pre-dump, --lazy-pages or --page-server")
+		if cr.PreDump || cr.LazyPages || cr.PageServer != "" || cr.ParentPath != "" {
+			return errors.New("--export needs a complete local checkpoint: it cannot be combined with --pre-dump, --parent-path, --lazy-pages or --page-server")
 		}
 		abs, err := filepath.Abs(export.Path)
 		if err != nil {
@@ -159,9 +159,17 @@ func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opt
 			err = stage.publish()
 		}
 		if err != nil {
-			stage.discard("", "")
-			restoreRunState(c, before)
-			return fmt.Errorf("checkpoint %s: %w", id, err)
+			if opts.LeaveRunning || opts.PreDump {
+				// The container still runs: nothing is lost.
+				stage.discard("", "")
+				restoreRunState(c, before)
+				return fmt.Errorf("checkpoint %s: %w", id, err)
+			}
+			// CRIU has ended the processes: these images are the only
+			// copy of them. Keep them under a name stale-stage cleanup
+			// leaves alone, and say where.
+			kept := stage.keep()
+			return fmt.Errorf("checkpoint %s: CRIU's dump succeeded but rt could not publish it at %s: %w; the images are kept in %s (restore with --image-path %s)", id, final, err, kept, kept)
 		}
 	} else if err := writeManifest(final, m); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", id, err)
@@ -210,7 +218,10 @@ func restoreRunState(c *libcontainer.Container, before libcontainer.Status) {
 // checkpoint --export: its images are extracted (into cr.ImagePath, or a
 // temporary directory removed afterwards), checked, and its rootfs
 // changes applied to the target bundle's rootfs before CRIU runs.
-func (o *Options) Restore(req StartRequest, cr CROptions, importFile string) (int, error) {
+//
+// With stats, CRIU's restore statistics are written to it as JSON once the
+// container is restored.
+func (o *Options) Restore(req StartRequest, cr CROptions, importFile string, stats io.Writer) (int, error) {
 	if os.Geteuid() != 0 {
 		logrus.Warn("rt restore is untested with rootless containers")
 	}
@@ -218,10 +229,12 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string) (in
 		return -1, err
 	}
 	var err error
+	tempImport := false
 	if importFile != "" {
 		var cleanupImport func()
 		cr, cleanupImport, err = o.importForRestore(req, cr, importFile)
 		if cleanupImport != nil {
+			tempImport = true
 			defer cleanupImport()
 		}
 	} else {
@@ -246,13 +259,30 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string) (in
 	defer cleanup()
 	req.Action = ActRestore
 	req.CriuOpts = opts
+	if stats != nil {
+		// Paths are absolute here: StartContainer changes into the bundle.
+		dirs := []string{opts.WorkDirectory, opts.ImagesDirectory}
+		req.OnStarted = func() {
+			st, err := ReadRestoreStats(dirs...)
+			if err != nil {
+				logrus.Warnf("--print-stats: %v", err)
+				return
+			}
+			_ = WriteStatsJSON(stats, st)
+		}
+	}
 	status, err := o.StartContainer(req)
 	if err != nil && isCriuFailure(err) {
 		logDir := opts.ImagesDirectory
 		if opts.WorkDirectory != "" {
 			logDir = opts.WorkDirectory
 		}
-		err = &criuError{op: "restore", id: req.ID, err: err, report: ReadCriuLog(filepath.Join(logDir, restoreLog))}
+		report := ReadCriuLog(filepath.Join(logDir, restoreLog))
+		if tempImport && opts.WorkDirectory == "" {
+			// The temporary import directory goes away: keep the log.
+			report.Path = keepLog(report.Path)
+		}
+		err = &criuError{op: "restore", id: req.ID, err: err, report: report}
 	}
 	return status, err
 }
@@ -307,8 +337,11 @@ func (o *Options) prepareRestore(req StartRequest, cr CROptions) (CROptions, err
 
 // importForRestore extracts an exported checkpoint for a restore and runs
 // the restore checks before the target rootfs is changed.
-func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) (CROptions, func(), error) {
+func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) (_ CROptions, _ func(), err error) {
 	var cleanup func()
+	// undo removes what the import extracted when it fails, so that a
+	// retry into the same --image-path is not refused.
+	var undo func()
 	if cr.ImagePath == "" {
 		dir, err := os.MkdirTemp("", "rt-import-")
 		if err != nil {
@@ -324,8 +357,22 @@ func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) 
 		if HasCheckpoint(dir) {
 			return cr, nil, fmt.Errorf("--import: image path %s already holds a checkpoint", dir)
 		}
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+			return cr, nil, fmt.Errorf("--import: image path %s is not empty", dir)
+		}
+		_, statErr := os.Stat(dir)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return cr, nil, fmt.Errorf("image path %s: %w", dir, unwrapPathError(err))
+		}
+		undo = func() {
+			if os.IsNotExist(statErr) {
+				os.RemoveAll(dir)
+				return
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
 		}
 		cr.ImagePath = dir
 	}
@@ -333,7 +380,7 @@ func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) 
 	if bundle == "" {
 		bundle = "."
 	}
-	bundle, err := filepath.Abs(bundle)
+	bundle, err = filepath.Abs(bundle)
 	if err != nil {
 		return cr, cleanup, err
 	}
@@ -355,6 +402,11 @@ func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) 
 		}
 	}
 	checked := cr
+	defer func() {
+		if err != nil && undo != nil {
+			undo()
+		}
+	}()
 	err = importArchive(file, importTarget{
 		imageDir: cr.ImagePath,
 		rootfs:   rootfs,
@@ -366,6 +418,24 @@ func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) 
 		},
 	})
 	return checked, cleanup, err
+}
+
+// keepLog copies a CRIU log out of a directory about to be removed, next
+// to the other temporary files, and returns its new path.
+func keepLog(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return path
+	}
+	f, err := os.CreateTemp("", "rt-restore-*.log")
+	if err != nil {
+		return path
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		return path
+	}
+	return f.Name()
 }
 
 // isCriuFailure tells CRIU's own failures from rt's checks that ran

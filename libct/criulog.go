@@ -19,7 +19,7 @@ var criuHints = []criuHint{
 	{
 		match: []string{"Unexpected rt vDSO area bounds", "kerndat_vdso_fill_symtable failed"},
 		cause: "this CRIU is too old for the running kernel: the kernel maps a vDSO layout ([vvar_vclock]) CRIU does not know",
-		fix:   "install CRIU >= 4.1, or use a kernel this CRIU supports; 'rt check' tells when C/R works",
+		fix:   "install CRIU >= 4.1, or use a kernel this CRIU supports",
 	},
 	{
 		match: []string{"Connected TCP socket", "consider using --tcp-established"},
@@ -49,7 +49,7 @@ var criuHints = []criuHint{
 	{
 		match: []string{"iptables-restore", "nftables", "nft ", "Unable to lock network", "Can't lock network"},
 		cause: "CRIU could not lock the container's network: iptables or nft is missing or failed",
-		fix:   "install iptables (or nftables) on the host, or checkpoint with --empty-ns network",
+		fix:   "install iptables (iptables-restore) on the host, or nftables and a CRIU configuration with 'network-lock nftables'",
 	},
 	{
 		match: []string{"tty: ", "pty", "Can't dump tty", "Found dangling tty"},

@@ -44,7 +44,29 @@ func LoadConfig() (*Config, error) {
 	if err := decodeJSON(data, &c); err != nil {
 		return nil, fmt.Errorf("rt config %s: %w", path, err)
 	}
+	if bad := c.Checkpoint.notDefaultable(); len(bad) > 0 {
+		return nil, fmt.Errorf("rt config %s: checkpoint.%s cannot be set as a default (allowed: tcpEstablished, tcpSkipInFlight, extUnixSk, shellJob, fileLocks, linkRemap, autoDedup, manageCgroupsMode, emptyNs)", path, strings.Join(bad, ", checkpoint."))
+	}
 	return &c, nil
+}
+
+// notDefaultable names the options set in o that only make sense per
+// call (how and where to dump), not as defaults.
+func (o CROptions) notDefaultable() []string {
+	var bad []string
+	for _, x := range []struct {
+		set  bool
+		name string
+	}{
+		{o.LeaveRunning, "leaveRunning"}, {o.PreDump, "preDump"}, {o.LazyPages, "lazyPages"},
+		{o.ParentPath != "", "parentPath"}, {o.PageServer != "", "pageServer"},
+		{o.LsmProfile != "", "lsmProfile"}, {o.LsmMountContext != "", "lsmMountContext"},
+	} {
+		if x.set {
+			bad = append(bad, x.name)
+		}
+	}
+	return bad
 }
 
 // optionDefaults computes the C/R options implied by the config file and

@@ -65,6 +65,10 @@ func (o *Options) Exec(req ExecRequest) (int, error) {
 		return -1, errors.New("cannot exec in a stopped container")
 	case st == libcontainer.Paused && !req.IgnorePaused:
 		return -1, errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+	case st == libcontainer.Paused:
+		// The new process cannot start until the container is resumed,
+		// and resume needs the lock: holding it would deadlock.
+		lock.Unlock()
 	}
 	p, err := execProcessSpec(c, req)
 	if err != nil {

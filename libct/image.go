@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -153,6 +154,18 @@ func (s *imageStage) merge() error {
 		}
 	}
 	return os.Remove(s.dir)
+}
+
+// keep renames the stage to a visible name that stale-stage cleanup does
+// not touch, and returns it.
+func (s *imageStage) keep() string {
+	defer s.unlock()
+	suffix := s.dir[strings.LastIndex(s.dir, stageInfix)+len(stageInfix):]
+	kept := s.final + ".rt-unpublished-" + suffix
+	if err := os.Rename(s.dir, kept); err != nil {
+		return s.dir
+	}
+	return kept
 }
 
 // discard removes the staged images. A CRIU log in them is kept, moved to

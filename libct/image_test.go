@@ -163,3 +163,20 @@ func TestStaleStagesRemoved(t *testing.T) {
 		t.Fatalf("first checkpoint overwritten: %q", b)
 	}
 }
+
+func TestImageStageKeep(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "ck")
+	s, err := newImageStage(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(s.dir, inventoryFile), "only copy")
+	kept := s.keep()
+	if !strings.HasPrefix(kept, final+".rt-unpublished-") || !HasCheckpoint(kept) {
+		t.Fatalf("kept at %s", kept)
+	}
+	removeStaleStages(final)
+	if !HasCheckpoint(kept) {
+		t.Fatal("stale-stage cleanup removed kept images")
+	}
+}

@@ -157,6 +157,10 @@ func TestLoadConfig(t *testing.T) {
 	if c, err := LoadConfig(); err != nil || !c.Checkpoint.TCPEstablished {
 		t.Fatalf("%+v %v", c, err)
 	}
+	writeFile(t, p, `{"checkpoint": {"leaveRunning": true}}`)
+	if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), "leaveRunning") {
+		t.Fatalf("per-call option as default: %v", err)
+	}
 	writeFile(t, p, `{"checkpoint": `)
 	if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), p) {
 		t.Fatalf("bad file: %v", err)

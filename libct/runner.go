@@ -50,6 +50,9 @@ type Runner struct {
 	// again to destroy the container when a foreground process ends.
 	Lock   *ContainerLock
 	Relock func() (*ContainerLock, error)
+	// OnStarted runs once the process has started (or been restored),
+	// before a foreground process is waited for.
+	OnStarted func()
 }
 
 // ListenFDs returns the fds handed over by socket activation
@@ -135,6 +138,9 @@ func (r *Runner) Run(spec *specs.Process) (status int, retErr error) {
 	// The process is up: other commands (kill, pause, exec...) may run.
 	r.Lock.Unlock()
 	r.Lock = nil
+	if r.OnStarted != nil {
+		r.OnStarted()
+	}
 	if detach {
 		return 0, nil
 	}

@@ -23,6 +23,8 @@ type StartRequest struct {
 	PreserveFDs   int
 	Create        CreateOptions
 	CriuOpts      *libcontainer.CriuOpts
+	// OnStarted, if set, runs once the container's process is up.
+	OnStarted func()
 }
 
 // StartContainer creates container req.ID from its bundle and starts (or
@@ -85,6 +87,7 @@ func (o *Options) StartContainer(req StartRequest) (int, error) {
 		CriuOpts:      req.CriuOpts,
 		Lock:          lock,
 		Relock:        func() (*ContainerLock, error) { return o.Lock(req.ID) },
+		OnStarted:     req.OnStarted,
 	}
 	return r.Run(spec.Process)
 }
