@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli"
 
 	"github.com/rt-runtime/rt/libct"
@@ -40,8 +42,11 @@ command(s) that get executed on start, edit the args parameter of the spec. See
 			return err
 		}
 		req := startRequest(c, libct.ActCreate)
-		_, err = o.StartContainer(req)
-		return err
+		if _, err := o.StartContainer(req); err != nil {
+			// runc's wording: "<name> create failed: <reason>".
+			return fmt.Errorf("%s create failed: %w", c.App.Name, err)
+		}
+		return nil
 	},
 }
 

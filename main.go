@@ -1,3 +1,10 @@
+// rt re-executes itself as "rt init" inside every container. Go >= 1.25
+// makes GOMAXPROCS follow the cgroup CPU limit and keeps the cgroup files
+// open to track it: in the container's init that leaks host cgroup file
+// descriptors into the container. rt does not need it anywhere.
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command rt is a runc-compatible OCI container runtime built on
 // libcontainer, whose focus is checkpoint/restore through CRIU.
 //
@@ -10,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -49,7 +57,9 @@ The default value for "bundle" is the current directory.`
 
 func main() {
 	app := cli.NewApp()
-	app.Name = "rt"
+	// Named after how it was invoked: installed as "runc" (a drop-in), rt
+	// answers as runc does, e.g. "runc version ..." for tools parsing it.
+	app.Name = programName()
 	app.Usage = usage
 	app.Version = version
 	libct.Version = version
@@ -103,6 +113,13 @@ func main() {
 	if err := app.Run(os.Args); err != nil {
 		fatal(err)
 	}
+}
+
+func programName() string {
+	if name := filepath.Base(os.Args[0]); name != "" && name != "." && name != "/" {
+		return name
+	}
+	return "rt"
 }
 
 // errorLogWriter sends what urfave/cli writes on its error stream to the log

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli"
 
 	"github.com/rt-runtime/rt/libct"
@@ -42,6 +44,10 @@ command(s) that get executed on start, edit the args parameter of the spec. See
 		if err != nil {
 			return err
 		}
-		return exitWith(o.StartContainer(startRequest(c, libct.ActRun)))
+		status, err := o.StartContainer(startRequest(c, libct.ActRun))
+		if err != nil {
+			return fmt.Errorf("%s run failed: %w", c.App.Name, err)
+		}
+		return exitWith(status, nil)
 	},
 }
