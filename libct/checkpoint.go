@@ -108,11 +108,11 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 		} else {
 			logrus.Warnf("checkpoint %s: the manifest will not hold the bundle's spec: %v", id, err)
 		}
-		return checkpointLocked(c, st, opts, m, export)
+		return checkpointLocked(c, o.StateDir(id), st, opts, m, export)
 	})
 }
 
-func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest, export *ExportOptions) error {
+func checkpointLocked(c *libcontainer.Container, stateDir string, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest, export *ExportOptions) error {
 	id := c.ID()
 	final := opts.ImagesDirectory
 	// Lazy pages and page-server dumps are read by their peer while CRIU
@@ -138,7 +138,9 @@ func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opt
 		logPath = filepath.Join(opts.WorkDirectory, dumpLog)
 	}
 
+	unmark := markCheckpoint(c, stateDir, before)
 	err := c.Checkpoint(opts)
+	unmark()
 	if err != nil {
 		report := ReadCriuLog(logPath)
 		if staged {
@@ -150,7 +152,7 @@ func checkpointLocked(c *libcontainer.Container, before libcontainer.Status, opt
 			stage.discard(dumpLog, keep)
 		}
 		restoreRunState(c, before)
-		return &criuError{op: "checkpoint", id: id, err: err, report: report}
+		return &criuError{op: "checkpoint", id: id, err: err, report: report, imageDir: final}
 	}
 	m.Finished = time.Now().UTC()
 	if staged {
@@ -282,7 +284,7 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string, sta
 			// The temporary import directory goes away: keep the log.
 			report.Path = keepLog(report.Path)
 		}
-		err = &criuError{op: "restore", id: req.ID, err: err, report: report}
+		err = &criuError{op: "restore", id: req.ID, err: err, report: report, imageDir: opts.ImagesDirectory}
 	}
 	return status, err
 }

@@ -63,8 +63,8 @@ var criuHints = []criuHint{
 	},
 	{
 		match: []string{"No space left on device", "ENOSPC"},
-		cause: "the image or work directory ran out of space",
-		fix:   "free space or use another --image-path/--work-path",
+		cause: "no space left on device for the images in %s",
+		fix:   "free space there or use another --image-path/--work-path",
 	},
 }
 
@@ -139,10 +139,11 @@ func containsAny(s string, frags []string) bool {
 // cause and fix when known, else the CRIU error. Further lines quote the
 // log's error lines and give its path.
 type criuError struct {
-	op     string // "checkpoint" or "restore"
-	id     string
-	err    error
-	report *CriuLogReport
+	op       string // "checkpoint" or "restore"
+	id       string
+	err      error
+	report   *CriuLogReport
+	imageDir string // named by causes that concern it
 }
 
 func (e *criuError) Unwrap() error { return e.err }
@@ -152,7 +153,11 @@ func (e *criuError) Error() string {
 	r := e.report
 	switch {
 	case r.Cause != "":
-		fmt.Fprintf(&b, "%s %s: %s; %s (%v)", e.op, e.id, r.Cause, r.Fix, e.err)
+		cause := r.Cause
+		if strings.Contains(cause, "%s") {
+			cause = fmt.Sprintf(cause, e.imageDir)
+		}
+		fmt.Fprintf(&b, "%s %s: %s; %s (%v)", e.op, e.id, cause, r.Fix, e.err)
 	case len(r.Errors) > 0:
 		fmt.Fprintf(&b, "%s %s: %v: %s", e.op, e.id, e.err, lastCriuError(r.Errors))
 	default:

@@ -47,6 +47,7 @@ func ConfigureLogging(o LogOptions) error {
 	default:
 		return fmt.Errorf("invalid --log-format %q: use 'text' or 'json'", o.Format)
 	}
+	logrus.SetFormatter(&criuQuoteFilter{next: logrus.StandardLogger().Formatter})
 	if o.File != "" {
 		f, err := os.OpenFile(o.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
 		if err != nil {
@@ -62,4 +63,30 @@ func ConfigureLogging(o LogOptions) error {
 func LogToStderr() bool {
 	f, ok := logrus.StandardLogger().Out.(*os.File)
 	return ok && f.Fd() == os.Stderr.Fd()
+}
+
+// criuQuoteFilter drops the block of warnings in which libcontainer quotes
+// a CRIU log after a failure ("--- Quoting <log>" ... "---"): rt's own
+// error quotes the same lines, with the path where the log is kept (the
+// quoted path may be a staging directory that rt removes). With --debug
+// the block is kept.
+type criuQuoteFilter struct {
+	next    logrus.Formatter
+	quoting bool
+}
+
+func (f *criuQuoteFilter) Format(e *logrus.Entry) ([]byte, error) {
+	if e.Level == logrus.WarnLevel && logrus.GetLevel() < logrus.DebugLevel {
+		switch {
+		case strings.HasPrefix(e.Message, "--- Quoting "):
+			f.quoting = true
+			return nil, nil
+		case f.quoting && e.Message == "---":
+			f.quoting = false
+			return nil, nil
+		case f.quoting:
+			return nil, nil
+		}
+	}
+	return f.next.Format(e)
 }

@@ -41,6 +41,7 @@ func (o *Options) lockAndLoad(id string) (*libcontainer.Container, *ContainerLoc
 		lock.Unlock()
 		return nil, nil, err
 	}
+	recoverInterruptedCheckpoint(c, o.StateDir(id))
 	return c, lock, nil
 }
 
