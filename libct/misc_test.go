@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,6 +76,19 @@ func TestUpdateRequest(t *testing.T) {
 	if !cfg.Cgroups.SkipDevices {
 		t.Fatal("update must not re-apply device rules")
 	}
+	// Duplicates: the last entry for a device is the one that counts.
+	u = NewUpdateRequest()
+	u.Resources.BlockIO.ThrottleReadBpsDevice = []specs.LinuxThrottleDevice{{Rate: 10}}
+	u.Resources.BlockIO.ThrottleReadBpsDevice[0].Major, u.Resources.BlockIO.ThrottleReadBpsDevice[0].Minor = 8, 0
+	dup := []*cgroups.ThrottleDevice{cgroups.NewThrottleDevice(8, 0, 1), cgroups.NewThrottleDevice(8, 0, 1)}
+	cfg = &configs.Config{Cgroups: &configs.Cgroup{Resources: &cgroups.Resources{BlkioThrottleReadBpsDevice: dup}}}
+	if err := u.apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Cgroups.Resources.BlkioThrottleReadBpsDevice; len(got) != 2 || got[1].Rate != 10 {
+		t.Fatalf("duplicate device: last entry not updated: %v %v", got[0], got[1])
+	}
+	u = NewUpdateRequest()
 	if err := u.SetFlag("memory", "lots"); err == nil || !strings.Contains(err.Error(), "memory") {
 		t.Fatalf("bad memory value: %v", err)
 	}

@@ -8,13 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ParseSignal accepts a signal number ("9"), a name with or without the
-// SIG prefix in any case ("KILL", "sigkill", "SIGKILL"), and real-time
-// signals as "RTMIN+N"/"RTMAX-N".
+// ParseSignal accepts a signal number ("9"; 0 only checks that the
+// process exists, as kill(2) does), a name with or without the SIG prefix
+// in any case ("KILL", "sigkill", "SIGKILL"), and real-time signals as
+// "RTMIN+N"/"RTMAX-N".
 func ParseSignal(raw string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(raw); err == nil {
-		if n <= 0 || n > sigRTMAX {
-			return 0, fmt.Errorf("invalid signal number %d: must be between 1 and %d", n, sigRTMAX)
+		if n < 0 || n > sigRTMAX {
+			return 0, fmt.Errorf("invalid signal number %d: must be between 0 and %d", n, sigRTMAX)
 		}
 		return unix.Signal(n), nil
 	}

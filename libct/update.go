@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 
 	"github.com/docker/go-units"
@@ -176,8 +175,11 @@ func (u *UpdateRequest) apply(config *configs.Config) error {
 	return nil
 }
 
+// The upserts change the LAST entry for a device: with duplicates in the
+// config, the last one is what the kernel ends up with.
+
 func upsertWeightDevice(devs []*cgroups.WeightDevice, wd specs.LinuxWeightDevice) []*cgroups.WeightDevice {
-	i := slices.IndexFunc(devs, func(d *cgroups.WeightDevice) bool { return d.Major == wd.Major && d.Minor == wd.Minor })
+	i := lastIndex(devs, func(d *cgroups.WeightDevice) bool { return d.Major == wd.Major && d.Minor == wd.Minor })
 	if i < 0 {
 		devs = append(devs, cgroups.NewWeightDevice(wd.Major, wd.Minor, 0, 0))
 		i = len(devs) - 1
@@ -193,7 +195,7 @@ func upsertWeightDevice(devs []*cgroups.WeightDevice, wd specs.LinuxWeightDevice
 
 func upsertThrottleDevices(devs []*cgroups.ThrottleDevice, in []specs.LinuxThrottleDevice) []*cgroups.ThrottleDevice {
 	for _, td := range in {
-		i := slices.IndexFunc(devs, func(d *cgroups.ThrottleDevice) bool { return d.Major == td.Major && d.Minor == td.Minor })
+		i := lastIndex(devs, func(d *cgroups.ThrottleDevice) bool { return d.Major == td.Major && d.Minor == td.Minor })
 		if i < 0 {
 			devs = append(devs, cgroups.NewThrottleDevice(td.Major, td.Minor, td.Rate))
 		} else {
@@ -283,4 +285,13 @@ func (u *UpdateRequest) SetFlag(name, value string) error {
 		return fmt.Errorf("unknown update flag %q", name)
 	}
 	return nil
+}
+
+func lastIndex[T any](s []T, match func(T) bool) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if match(s[i]) {
+			return i
+		}
+	}
+	return -1
 }
