@@ -9,7 +9,8 @@ COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet 2>/
 LDFLAGS   := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -buildmode=pie -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all rt install test unit test-bats test-engines test-cr runc-suite lint clean man
+.PHONY: all rt install man lint unit setup demo test test-bats test-engines test-cr test-reliability \
+	fuzz fuzz-short bench runc-suite clean
 
 all: rt
 
@@ -39,6 +40,10 @@ test-engines: rt
 test-cr: rt
 	RT_TEST_STAGES=cr tests/run-all.sh
 
+# The C/R fault tests alone (they also run in make test's cr stage).
+test-reliability: rt
+	tests/cr/run.sh tests/reliability/*.bats
+
 setup:
 	tests/setup-host.sh
 
@@ -57,6 +62,10 @@ fuzz:
 
 fuzz-short:
 	$(MAKE) fuzz FUZZTIME=15s
+
+# Benchmarks: timings are results, never assertions.
+bench: rt
+	bench/run.sh
 
 runc-suite: rt
 	tests/runc-suite/compare.sh $(CURDIR)/rt

@@ -3,15 +3,17 @@
 #   1. gofmt and go vet
 #   2. Go unit tests of libct
 #   3. bats tests on the host (lifecycle, bad input, logging, engines)
-#   4. the checkpoint/restore suite, inside the VM lane unless CRIU works
-#      on this host
+#   4. the checkpoint/restore suite and its fault tests (tests/cr,
+#      tests/reliability), in one boot of the VM lane unless CRIU works on
+#      this host
+#   5. a short run of every Go fuzz target (make fuzz runs them long)
 # Each stage prints "<stage>: N passed, N failed, N skipped"; the last line
 # is the total. A skipped test is never counted as passed. Exit status is
 # non-zero if anything failed.
 # Select stages with RT_TEST_STAGES="unit bats cr" (default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-STAGES=${RT_TEST_STAGES:-lint unit bats cr}
+STAGES=${RT_TEST_STAGES:-lint unit bats cr fuzz}
 TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
 LOGDIR=${RT_TEST_LOGDIR:-$(mktemp -d /tmp/rt-test-logs.XXXXXX)}
 mkdir -p "$LOGDIR"
@@ -52,9 +54,22 @@ for stage in $STAGES; do
 		tally bats "$p" "$f" "$s"
 		;;
 	cr)
-		tests/cr/run.sh 2>&1 | tee "$LOGDIR/cr.log"
+		tests/cr/run.sh tests/cr/*.bats tests/reliability/*.bats 2>&1 | tee "$LOGDIR/cr.log"
 		read -r p f s < <(counts_from "$LOGDIR/cr.log")
 		tally cr "$p" "$f" "$s"
+		;;
+	fuzz)
+		p=0 f=0
+		for t in FuzzParseSpec FuzzParseProcess FuzzUpdateResources FuzzParseManifest FuzzImportArchive; do
+			if go test -tags seccomp -run '^$' -fuzz "^$t\$" -fuzztime "${RT_FUZZTIME:-10s}" ./libct >>"$LOGDIR/fuzz.log" 2>&1; then
+				p=$((p + 1))
+			else
+				f=$((f + 1))
+				echo "fuzz target $t failed:"
+				tail -20 "$LOGDIR/fuzz.log"
+			fi
+		done
+		tally fuzz "$p" "$f" 0
 		;;
 	*) echo "unknown stage $stage"; tally "$stage" 0 1 0 ;;
 	esac
