@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# tests/cr/run.sh - rt's checkpoint/restore suite (bats), run once.
+#
+# usage: tests/cr/run.sh [FILE.bats...]        (default: every tests/cr/*.bats)
+#
+# Builds what the suite needs on the host (rt only if ./rt is missing, the
+# recvtty and crhelper test tools, a busybox rootfs), then runs bats here if
+# `criu check` passes on this host, else boots the VM lane ONCE and runs bats
+# inside it (tests/vm/lane.sh -- tests/cr/run.sh --inside FILES).
+# Prints TAP, then "N passed, N failed, N skipped".  Exit status 0 only if
+# nothing failed.  A lane that does not boot, a CRIU that does not work, or a
+# run that stops early counts as failed: a C/R suite never passes by skipping.
+#
+# Environment:
+#   RT_CR_FILTER=REGEX   only tests whose name matches (bats -f)
+#   RT_CR_TIMEOUT=SEC    limit for the whole VM run (default 5400)
+#   RT_CR_WAIT=SEC       how long a test waits for a counter, a file... (default 60)
+#   RT_CR_MEM=SIZE       guest memory (default 2G)
+#   RT_CR_CACHE=DIR      where the host-built tools are staged (default /var/tmp/rt-cr;
+#                        under /var/tmp because the guest sees the host's / read-only)
+#   RT_CR_KEEP=1         keep the staged tools (their directory is printed)
+set -uo pipefail
+
+cd "$(dirname "$0")/../.." || exit 2
+REPO=$(pwd -P)
+
+# summarize LOG STATUS: count TAP results in LOG; the producer exited with
+# STATUS.  Missing results (fewer than the plan) and a non-zero STATUS with no
+# failed test are failures too.
+summarize() {
+	local log=$1 rc=$2 plan pass fail skip ran
+	plan=$(grep -m1 -E '^1\.\.[0-9]+$' "$log" | cut -d. -f3)
+	pass=$(grep -E '^ok [0-9]+' "$log" | grep -vcE ' # skip( |$|\()')
+	skip=$(grep -E '^ok [0-9]+' "$log" | grep -cE ' # skip( |$|\()')
+	fail=$(grep -cE '^not ok [0-9]+' "$log")
+	ran=$((pass + skip + fail))
+	if [ -z "$plan" ]; then
+		echo "not ok - the suite produced no TAP plan (exit status $rc)"
+		fail=$((fail + 1))
+	elif [ "$ran" -lt "$plan" ]; then
+		echo "not ok - only $ran of $plan tests reported a result (exit status $rc)"
+		fail=$((fail + plan - ran))
+	elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+		echo "not ok - the suite exited with status $rc"
+		fail=1
+	fi
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" -eq 0 ]
+}
+
+# run_bats FILES...: runs where CRIU works (here, or inside the lane).
+run_bats() {
+	local out rc
+	export TMPDIR=/tmp # test dirs and CRIU sockets must not be on a 9p share
+	if ! out=$(criu check 2>&1); then
+		echo "1..1"
+		echo "not ok 1 - criu check fails where the suite runs ($(uname -r))"
+		echo "$out" | sed 's/^/# /'
+		return 1
+	fi
+	echo "# criu check: $(echo "$out" | tail -n 1) (kernel $(uname -r), $(criu --version | head -n 1))"
+	# A local copy of the rootfs: copying it per test from 9p would be slow.
+	if [ "${RT_VM:-}" = 1 ]; then
+		local local_rootfs=/tmp/rt-cr-rootfs
+		rm -rf "$local_rootfs"
+		cp -a "$RT_CR_ROOTFS" "$local_rootfs" || return 1
+		export RT_CR_ROOTFS=$local_rootfs
+	fi
+	local args=(--tap --timing)
+	[ -n "${RT_CR_FILTER:-}" ] && args+=(-f "$RT_CR_FILTER")
+	rc=0
+	bats "${args[@]}" "$@" || rc=$?
+	return "$rc"
+}
+
+if [ "${1:-}" = --inside ]; then
+	shift
+	run_bats "$@"
+	exit
+fi
+
+# ------------------------------------------------------------ on the host
+START=$(date +%s)
+FILES=("$@")
+[ ${#FILES[@]} -gt 0 ] || FILES=(tests/cr/*.bats)
+for i in "${!FILES[@]}"; do
+	f=${FILES[$i]}
+	[ -f "$f" ] || [ ! -f "tests/cr/$f" ] || f=tests/cr/$f
+	[ -f "$f" ] || { echo "tests/cr/run.sh: no such bats file: ${FILES[$i]}" >&2; exit 2; }
+	FILES[$i]=$(cd "$(dirname "$f")" && pwd -P)/$(basename "$f")
+done
+
+LOG=$(mktemp /tmp/rt-cr-log.XXXXXX)
+CACHE=${RT_CR_CACHE:-/var/tmp/rt-cr}
+mkdir -p "$CACHE"
+STAGE=$(mktemp -d "$CACHE/run.XXXXXX")
+cleanup() {
+	rm -f "$LOG"
+	if [ "${RT_CR_KEEP:-0}" = 1 ]; then echo "# staged tools kept in $STAGE"; else rm -rf "$STAGE"; fi
+}
+trap cleanup EXIT
+
+# build_fail WHAT: the suite cannot run; say so as TAP and fail.
+build_fail() {
+	echo "1..1"
+	echo "not ok 1 - $1"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+}
+
+if [ ! -x ./rt ]; then
+	echo "# ./rt is missing: make rt"
+	make rt >&2 || build_fail "make rt failed"
+fi
+# A private copy: the binary under test must not change under the suite.
+cp ./rt "$STAGE/rt" || build_fail "cannot copy ./rt to $STAGE"
+go build -o "$STAGE/recvtty" ./tests/lib/recvtty >&2 || build_fail "cannot build tests/lib/recvtty"
+CGO_ENABLED=0 go build -o "$STAGE/crhelper" ./tests/cr/crhelper >&2 ||
+	build_fail "cannot build tests/cr/crhelper"
+tests/lib/mkrootfs.sh "$STAGE/rootfs" >&2 || build_fail "tests/lib/mkrootfs.sh failed"
+[ -x "$STAGE/rootfs/bin/busybox" ] || build_fail "tests/lib/mkrootfs.sh made no busybox rootfs"
+for tool in bats jq criu setsid; do
+	command -v "$tool" >/dev/null || build_fail "$tool is not installed"
+done
+
+export RT_CR_RT=$STAGE/rt RT_CR_RECVTTY=$STAGE/recvtty RT_CR_HELPER=$STAGE/crhelper
+export RT_CR_ROOTFS=$STAGE/rootfs
+
+rc=0
+if criu check >/dev/null 2>&1; then
+	echo "# criu works natively: running the suite on this host"
+	run_bats "${FILES[@]}" 2>&1 | tee "$LOG"
+	rc=${PIPESTATUS[0]}
+else
+	why=$({ criu check 2>&1 || true; } | grep -m1 -iE 'error' || true)
+	[ -n "$why" ] || why=$({ criu check 2>&1 || true; } | head -n 1)
+	echo "# host CRIU cannot work here: ${why:-criu check failed}; using the VM lane"
+	tests/vm/lane.sh --timeout "${RT_CR_TIMEOUT:-5400}" --mem "${RT_CR_MEM:-2G}" -- \
+		tests/cr/run.sh --inside "${FILES[@]}" 2>&1 | tee "$LOG"
+	rc=${PIPESTATUS[0]}
+	case $rc in
+	124) echo "# the VM lane timed out after ${RT_CR_TIMEOUT:-5400}s" ;;
+	125) echo "# the VM lane failed: the VM did not boot or died before reporting a status" ;;
+	esac
+fi
+echo "# took $(($(date +%s) - START))s"
+summarize "$LOG" "$rc"
