@@ -75,7 +75,12 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 		return err
 	}
 	defer cleanup()
-	return o.withContainer(id, func(c *libcontainer.Container) error {
+	c, lock, err := o.lockAndLoad(id)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	err = func() error {
 		st, err := c.Status()
 		if err != nil {
 			return err
@@ -109,7 +114,12 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 			logrus.Warnf("checkpoint %s: the manifest will not hold the bundle's spec: %v", id, err)
 		}
 		return checkpointLocked(c, o.StateDir(id), st, opts, m, export)
-	})
+	}()
+	// A checkpoint that ended the container leaves nothing of it behind.
+	if _, serr := os.Stat(o.StateDir(id)); os.IsNotExist(serr) {
+		lock.Remove()
+	}
+	return err
 }
 
 func checkpointLocked(c *libcontainer.Container, stateDir string, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest, export *ExportOptions) error {

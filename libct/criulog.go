@@ -42,7 +42,12 @@ var criuHints = []criuHint{
 		fix:   "use a kernel with CONFIG_MEM_SOFT_DIRTY, or checkpoint without --pre-dump",
 	},
 	{
-		match: []string{"uffd", "userfaultfd", "lazy-pages"},
+		match: []string{"lazy-pages.socket"},
+		cause: "no lazy-pages daemon is listening for this restore",
+		fix:   "start 'criu lazy-pages --images-dir <image-path>' (with --page-server for a remote dump) before restore --lazy-pages",
+	},
+	{
+		match: []string{"Failed to get uffd", "Failed to open uffd", "userfaultfd: ", "Can't open userfaultfd"},
 		cause: "lazy pages need userfaultfd, which this kernel or its settings do not allow",
 		fix:   "enable userfaultfd (CONFIG_USERFAULTFD; sysctl vm.unprivileged_userfaultfd=1 if not root), or drop --lazy-pages",
 	},
