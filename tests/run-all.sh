@@ -54,7 +54,7 @@ for stage in $STAGES; do
 		tally bats "$p" "$f" "$s"
 		;;
 	cr)
-		RT_REL_RUNS=${RT_REL_RUNS:-5} tests/cr/run.sh tests/cr/*.bats tests/reliability/*.bats 2>&1 | tee "$LOGDIR/cr.log"
+		RT_REL_RUNS=${RT_REL_RUNS:-5} tests/cr/run.sh tests/cr/cr.bats tests/reliability/*.bats 2>&1 | tee "$LOGDIR/cr.log"
 		read -r p f s < <(counts_from "$LOGDIR/cr.log")
 		tally cr "$p" "$f" "$s"
 		;;
