@@ -225,7 +225,7 @@ teardown() {
 }
 
 @test "ctr: task checkpoint of a --rootfs container (leave running; --exit --image-path)" {
-	local id=ctr-rootfs-$SFX cnt ref tok base img=$TEST_DIR/img
+	local id=ctr-rootfs-$SFX cnt ref tok img=$TEST_DIR/img
 	mkdir -p "$TEST_DIR/rootfs"
 	cp -a "$ENG_DIR/rootfs/." "$TEST_DIR/rootfs/"
 	cnt=$TEST_DIR/rootfs/tmp/cnt
@@ -251,26 +251,44 @@ teardown() {
 	counter_frozen "$cnt"
 	read_cnt "$cnt"
 	[ "$TOK" = "$tok" ]
-	base=$N
 	is_checkpoint "$img"
 	[ "$(manifest_of "$img" .containerID)" = "$id" ]
 	run find "$TEST_DIR" -maxdepth 1 -name '.*rt-partial*'
 	[ -z "$output" ] || fail "rt's staging directories left in $TEST_DIR: $output"
+}
 
-	# ctr 1.6 cannot restore a container that has no image: `ctr containers
-	# restore` needs the image name recorded in the checkpoint, and neither
-	# `ctr run` nor `ctr task start` takes a checkpoint.  Should a later ctr
-	# manage it, the counter must resume.
-	ctr_ task rm "$id" >/dev/null 2>&1 || true
-	ctr_ containers rm "$id" >/dev/null 2>&1 || true
+@test "ctr: restore a --rootfs container's checkpoint through ctr" {
+	local id=ctr-rfr-$SFX cnt ref tok base
+	mkdir -p "$TEST_DIR/rootfs"
+	cp -a "$ENG_DIR/rootfs/." "$TEST_DIR/rootfs/"
+	cnt=$TEST_DIR/rootfs/tmp/cnt
+	run ctr_ run -d --null-io --rootfs --runc-binary "$ENG_DIR/rt-wrapper" --runc-root "$ENG_DIR/runc-root" \
+		--env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$TEST_DIR/rootfs" "$id" sh -c "$(counter_to '>/tmp/cnt')"
+	[ "$status" -eq 0 ] || fail "ctr run: $output"
+	counter_runs "$cnt"
+	tok=$TOK
+	run ctr_ task checkpoint --exit "$id"
+	[ "$status" -eq 0 ] || fail "ctr task checkpoint --exit: $output"
+	ref=${lines[-1]}
+	[[ "$ref" == "containerd.io/checkpoint/$id:"* ]] || fail "unexpected checkpoint name: $output"
+	ctr_wait_status "$id" STOPPED
+	counter_frozen "$cnt"
+	read_cnt "$cnt"
+	base=$N
+	run ctr_ task rm "$id"
+	run ctr_ containers rm "$id"
+
+	# ctr 1.6 restores only through `ctr containers restore`, which needs the
+	# image a container was made from (recorded in the checkpoint); `ctr run`
+	# and `ctr task start` take no checkpoint.  Image-based containers
+	# restore (next test).  Should a later ctr manage this, it must resume.
 	run ctr_ containers restore --live "$id" "$ref"
-	if [ "$status" -ne 0 ]; then
-		echo "# ctr containers restore of a --rootfs checkpoint: $output" >&3
-		[[ "$output" == *"image name not found in index"* ]] || fail "unexpected ctr restore failure: $output"
-	else
-		ctr_wait_status "$id" RUNNING
-		resumed "$cnt" "$tok" "$base"
+	if [ "$status" -ne 0 ] && [[ "$output" == *"image name not found in index"* ]]; then
+		skip "ctr 1.6 cannot restore a container made with --rootfs: 'ctr containers restore --live $id $ref' fails with '$output' (the checkpoint of a container without an image records no image name; ctr 1.6 has no 'run --checkpoint' or 'task start --checkpoint')"
 	fi
+	[ "$status" -eq 0 ] || fail "ctr containers restore --live: $output"
+	ctr_wait_status "$id" RUNNING
+	resumed "$cnt" "$tok" "$base"
 }
 
 @test "ctr: container checkpoint --task, container restore --live resumes the counter" {
