@@ -147,6 +147,10 @@ func (o *Options) Delete(id string, force bool) error {
 		return err
 	}
 	defer lock.Unlock()
+	// Before anything may remove the state directory recursively.
+	if err := releaseCriuRoot(o.StateDir(id)); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
 	c, err := o.Load(id)
 	if err != nil {
 		if IsNotExist(err) {

@@ -1,11 +1,14 @@
 package libct
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 )
 
 // checkpointMarker is written into the container's state directory while
@@ -40,4 +43,31 @@ func recoverInterruptedCheckpoint(c *libcontainer.Container, stateDir string) {
 		logrus.Warnf("container %s: thawed after an interrupted checkpoint", c.ID())
 	}
 	_ = os.Remove(path)
+}
+
+// criuRootDir is where libcontainer bind-mounts the container's rootfs
+// while CRIU restores it (CRIU needs its root to be a mount point). If the
+// restoring rt is killed, the bind mount outlives it.
+const criuRootDir = "criu-root"
+
+// releaseCriuRoot unmounts a bind mount left at <stateDir>/criu-root by an
+// interrupted restore and removes the directory. It must run before the
+// state directory is removed: removing it recursively with the mount in
+// place would delete the files of the container's rootfs through it.
+func releaseCriuRoot(stateDir string) error {
+	dir := filepath.Join(stateDir, criuRootDir)
+	for range 16 { // stacked mounts, one per interrupted restore at most
+		err := unix.Unmount(dir, unix.MNT_DETACH)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+			break // not (or no longer) a mount point
+		}
+		return fmt.Errorf("unmount %s left by an interrupted restore: %w", dir, err)
+	}
+	if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove %s left by an interrupted restore: %w", dir, err)
+	}
+	return nil
 }

@@ -121,6 +121,9 @@ start_counter() {
 		rtq delete --force "$id" || fail "run $i: delete --force failed"
 		! in_list "$id" || fail "run $i: $id still listed after delete --force"
 		[ ! -e "$ROOT/$id" ] || fail "run $i: state dir $ROOT/$id left after delete --force"
+		# an interrupted restore leaves the rootfs bind-mounted in the
+		# state dir: deleting that dir must not delete the rootfs
+		[ -x "$T/b/rootfs/bin/busybox" ] || fail "run $i: the bundle's rootfs lost files after delete --force"
 		ok=$((ok + 1))
 	done
 	rtq restore -d --bundle "$T/b" --image-path "$T/img" "$id" || fail "restore after $RUNS interrupted restores failed"
