@@ -40,14 +40,14 @@ test-engines: rt
 test-cr: rt
 	RT_TEST_STAGES=cr tests/run-all.sh
 
-# Docker and containerd C/R in the lane (not yet part of make test: its
-# first full run in the lane was not finished when it was added).
+# Docker and containerd C/R in the lane alone (make test runs it too).
 test-cr-engines: rt
 	tests/cr/run.sh tests/cr/engines.bats
 
-# The C/R fault tests alone (they also run in make test's cr stage).
+# The C/R fault tests alone, with the issue's 20 runs per kill test
+# (make test's cr stage runs them with RT_REL_RUNS=5 to fit CI's budget).
 test-reliability: rt
-	tests/cr/run.sh tests/reliability/*.bats
+	RT_REL_RUNS=$${RT_REL_RUNS:-20} tests/cr/run.sh tests/reliability/*.bats
 
 setup:
 	tests/setup-host.sh
@@ -59,14 +59,14 @@ test: setup rt
 	tests/run-all.sh
 
 FUZZTIME ?= 10m
-FUZZ_TARGETS = FuzzParseSpec FuzzParseProcess FuzzUpdateResources FuzzParseManifest FuzzImportArchive
 
-# fuzz: each target for FUZZTIME (default 10m); fuzz-short: 15s each.
+# fuzz: every target for FUZZTIME (default 10m), saving the corpus Go builds
+# into libct/testdata/fuzz; fuzz-short: 15s each (make test: 10s each).
 fuzz:
-	for t in $(FUZZ_TARGETS); do $(GO) test -tags "$(BUILDTAGS)" -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./libct || exit 1; done
+	tests/fuzz.sh -t $(FUZZTIME) -s
 
 fuzz-short:
-	$(MAKE) fuzz FUZZTIME=15s
+	tests/fuzz.sh -t 15s
 
 # Benchmarks: timings are results, never assertions.
 bench: rt

@@ -13,9 +13,10 @@ import (
 var inspectCheckpointCommand = cli.Command{
 	Name:  "inspect-checkpoint",
 	Usage: "show what a checkpoint holds",
-	ArgsUsage: `<image-path>
+	ArgsUsage: `<image-path>|<archive>
 
-Shows the checkpoint's manifest (container, host, CRIU options, files) and
+Shows the checkpoint's manifest (of an image directory, or of an archive
+written by checkpoint --export) (container, host, CRIU options, files) and
 what CRIU's images hold: the process tree with commands and dumped memory,
 open files, sockets and the container's mounts.`,
 	Flags: []cli.Flag{

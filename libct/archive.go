@@ -342,7 +342,7 @@ func volumeKey(dest string) string {
 // importTarget says where an archive's parts go.
 type importTarget struct {
 	imageDir string
-	rootfs   string            // target container's rootfs
+	rootfs   string            // target container's rootfs; "" extracts the images only
 	volumes  map[string]string // volumeKey -> target mount source
 	// beforeRootfs runs once the images are in imageDir and before the
 	// target rootfs is touched: the checks that can refuse the restore.
@@ -379,15 +379,19 @@ func importArchive(file string, t importTarget) error {
 		checked = true
 		return t.beforeRootfs()
 	}
-	sawImages := false
+	sawImages, first := false, true
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
+			if first {
+				return fmt.Errorf("%s is not a checkpoint archive written by checkpoint --export (a tar file, zstd- or gzip-compressed): %w", file, err)
+			}
 			return fmt.Errorf("import %s: %w", file, err)
 		}
+		first = false
 		name := strings.TrimSuffix(strings.TrimPrefix(hdr.Name, "./"), "/")
 		switch {
 		case name == archiveImagesDir:
@@ -396,6 +400,8 @@ func importArchive(file string, t importTarget) error {
 			if err := extractEntry(images, strings.TrimPrefix(name, archiveImagesDir+"/"), hdr, tr); err != nil {
 				return fmt.Errorf("import %s: %s: %w", file, hdr.Name, err)
 			}
+		case t.rootfs == "":
+			// images only (inspect-checkpoint): skip the rest
 		case name == archiveRootfsDiff:
 			if err := check(); err != nil {
 				return err

@@ -43,8 +43,34 @@ type MountInfo struct {
 	Source      string `json:"source"`
 }
 
-// InspectCheckpoint decodes the checkpoint in dir with go-criu's crit.
-func InspectCheckpoint(dir string) (*CheckpointInfo, error) {
+// InspectCheckpoint decodes the checkpoint at path with go-criu's crit:
+// an image directory, or an archive written by checkpoint --export, whose
+// images are extracted to a private temporary directory first.
+func InspectCheckpoint(path string) (*CheckpointInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", path, unwrapPathError(err))
+	}
+	if fi.IsDir() {
+		return inspectImageDir(path)
+	}
+	tmp, err := os.MkdirTemp("", "rt-inspect-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := importArchive(path, importTarget{imageDir: tmp}); err != nil {
+		return nil, err
+	}
+	info, err := inspectImageDir(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", path, err)
+	}
+	info.Path = path
+	return info, nil
+}
+
+func inspectImageDir(dir string) (*CheckpointInfo, error) {
 	if err := checkRestorable(dir); err != nil {
 		return nil, err
 	}

@@ -54,22 +54,15 @@ for stage in $STAGES; do
 		tally bats "$p" "$f" "$s"
 		;;
 	cr)
-		RT_REL_RUNS=${RT_REL_RUNS:-5} tests/cr/run.sh tests/cr/cr.bats tests/reliability/*.bats 2>&1 | tee "$LOGDIR/cr.log"
+		RT_REL_RUNS=${RT_REL_RUNS:-5} RT_CR_TIMEOUT=${RT_CR_TIMEOUT:-4200} \
+			tests/cr/run.sh tests/cr/*.bats tests/reliability/*.bats 2>&1 | tee "$LOGDIR/cr.log"
 		read -r p f s < <(counts_from "$LOGDIR/cr.log")
 		tally cr "$p" "$f" "$s"
 		;;
 	fuzz)
-		p=0 f=0
-		for t in FuzzParseSpec FuzzParseProcess FuzzUpdateResources FuzzParseManifest FuzzImportArchive; do
-			if go test -tags seccomp -run '^$' -fuzz "^$t\$" -fuzztime "${RT_FUZZTIME:-10s}" ./libct >>"$LOGDIR/fuzz.log" 2>&1; then
-				p=$((p + 1))
-			else
-				f=$((f + 1))
-				echo "fuzz target $t failed:"
-				tail -20 "$LOGDIR/fuzz.log"
-			fi
-		done
-		tally fuzz "$p" "$f" 0
+		tests/fuzz.sh -t "${RT_FUZZTIME:-10s}" 2>&1 | tee "$LOGDIR/fuzz.log"
+		read -r p f s < <(counts_from "$LOGDIR/fuzz.log")
+		tally fuzz "$p" "$f" "$s"
 		;;
 	*) echo "unknown stage $stage"; tally "$stage" 0 1 0 ;;
 	esac

@@ -403,12 +403,6 @@ teardown() {
 }
 
 @test "failed checkpoint (page server not listening) leaves the container running and no image" {
-	# Known rt bug, open: in this scenario (a checkpoint with --work-path to a
-	# page server that is not listening) CRIU fails with "Unable to detach
-	# from <pid>: No such process" and the container's counter no longer
-	# advances. reliability.bats' closed-page-server test (no --work-path)
-	# passes. Skipped, and reported as skipped, until it is fixed.
-	skip "known bug: container stops advancing after this failed dump (see comment)"
 	local id=ps-$SFX cnt=$T/b/rootfs/tmp/cnt port tok base
 	make_bundle "$T/b" "$COUNTER"
 	start "$id" "$T/b"
@@ -429,6 +423,7 @@ teardown() {
 	read_cnt "$cnt"
 	tok=$TOK base=$N
 	rtq restore -d -b "$T/b" --image-path "$T/img" "$id"
+	[ "$(status_of "$id")" = running ]
 	resumed "$cnt" "$tok" "$base"
 }
 

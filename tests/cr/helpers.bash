@@ -39,6 +39,7 @@ cr_setup() {
 
 cr_teardown() {
 	local id pid
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || cr_diagnose
 	# background jobs first: a checkpoint still running holds the
 	# container's lock, and rt delete would wait for it
 	for pid in "${BG_PIDS[@]}"; do
@@ -56,6 +57,26 @@ cr_teardown() {
 		done
 	fi
 	[ -n "${T:-}" ] && [[ $T == /tmp/rt-cr.* ]] && rm -rf "$T"
+	return 0
+}
+
+# cr_diagnose: after a failed test, show what its containers are doing.
+cr_diagnose() {
+	local id pids f
+	[ -n "${ROOT:-}" ] && [ -d "$ROOT" ] || return 0
+	echo "--- diagnosis: --root $ROOT holds: $(ls -A "$ROOT" | tr '\n' ' ')"
+	for id in $("$RT_BIN" --root "$ROOT" list -q 2>/dev/null); do
+		echo "--- $id: $("$RT_BIN" --root "$ROOT" state "$id" 2>&1 | jq -c '{status, pid, bundle}' 2>/dev/null)"
+		pids=$("$RT_BIN" --root "$ROOT" ps --format json "$id" 2>/dev/null | jq -r 'join(",")' 2>/dev/null)
+		[ -z "$pids" ] || ps -o pid,ppid,stat,wchan:28,args -p "$pids" 2>&1
+	done
+	for f in "$T"/*/restore.log "$T"/*/dump.log; do
+		[ -f "$f" ] || continue
+		grep -q 'Error' "$f" || continue
+		echo "--- errors in $f:"
+		grep 'Error' "$f" | head -n 10
+	done
+	[ ! -s "$T/rt.log" ] || { echo "--- tail of $T/rt.log:"; tail -n 15 "$T/rt.log"; }
 	return 0
 }
 

@@ -117,6 +117,18 @@ cp ./rt "$STAGE/rt" || build_fail "cannot copy ./rt to $STAGE"
 go build -o "$STAGE/recvtty" ./tests/lib/recvtty >&2 || build_fail "cannot build tests/lib/recvtty"
 CGO_ENABLED=0 go build -o "$STAGE/crhelper" ./tests/cr/crhelper >&2 ||
 	build_fail "cannot build tests/cr/crhelper"
+# checkpointctl, to check that it reads rt's archives (image.bats). v1.6.0:
+# v1.7.0 needs go-criu/v8, which the module proxy here does not serve.
+CCTL_VERSION=v1.6.0
+if [ ! -x "$CACHE/checkpointctl-$CCTL_VERSION" ]; then
+	mkdir -p "$CACHE/gobin.$$"
+	GOBIN=$CACHE/gobin.$$ CGO_ENABLED=0 GOFLAGS=-mod=mod \
+		go install "github.com/checkpoint-restore/checkpointctl@$CCTL_VERSION" >&2 &&
+		mv "$CACHE/gobin.$$/checkpointctl" "$CACHE/checkpointctl-$CCTL_VERSION"
+	rm -rf "$CACHE/gobin.$$"
+fi
+cp "$CACHE/checkpointctl-$CCTL_VERSION" "$STAGE/checkpointctl" ||
+	build_fail "cannot build checkpointctl $CCTL_VERSION (go install github.com/checkpoint-restore/checkpointctl@$CCTL_VERSION)"
 tests/lib/mkrootfs.sh "$STAGE/rootfs" >&2 || build_fail "tests/lib/mkrootfs.sh failed"
 [ -x "$STAGE/rootfs/bin/busybox" ] || build_fail "tests/lib/mkrootfs.sh made no busybox rootfs"
 for tool in bats jq criu setsid; do
@@ -124,6 +136,7 @@ for tool in bats jq criu setsid; do
 done
 
 export RT_CR_RT=$STAGE/rt RT_CR_RECVTTY=$STAGE/recvtty RT_CR_HELPER=$STAGE/crhelper
+export RT_CR_CHECKPOINTCTL=$STAGE/checkpointctl
 export RT_CR_ROOTFS=$STAGE/rootfs
 
 rc=0

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# tests/fuzz.sh - run rt's Go fuzz targets (libct) and print their counts.
+#
+# usage: tests/fuzz.sh [-t FUZZTIME] [-p PARALLEL] [-s] [TARGET...]
+#   -t FUZZTIME   how long each target runs (go test -fuzztime; default 10m)
+#   -p PARALLEL   fuzzing workers per target (go test -parallel; default: Go's)
+#   -s            save the corpus Go built in its cache into
+#                 libct/testdata/fuzz/TARGET (the corpus kept in the repo,
+#                 which every later run, and `go test`, starts from)
+#   TARGET        default: every Fuzz* function in libct/fuzz_test.go
+#
+# For each target prints "fuzz TARGET: N execs in T, K new interesting
+# inputs (corpus C): ok" or the failure with the crashing input Go saved.
+# Ends with "N passed, N failed".  Exit status 0 only if no target failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+
+FUZZTIME=10m PARALLEL= SAVE=0
+while getopts t:p:s opt; do
+	case $opt in
+	t) FUZZTIME=$OPTARG ;;
+	p) PARALLEL=$OPTARG ;;
+	s) SAVE=1 ;;
+	*) sed -n '2,15p' "$0" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+TARGETS=("$@")
+if [ ${#TARGETS[@]} -eq 0 ]; then
+	mapfile -t TARGETS < <(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' libct/fuzz_test.go | cut -d' ' -f2)
+fi
+[ ${#TARGETS[@]} -gt 0 ] || { echo "tests/fuzz.sh: no fuzz targets found" >&2; exit 2; }
+
+CACHE=$(go env GOCACHE)/fuzz/github.com/rt-runtime/rt/libct
+LOG=$(mktemp /tmp/rt-fuzz.XXXXXX)
+trap 'rm -f "$LOG"' EXIT
+pass=0 fail=0
+for t in "${TARGETS[@]}"; do
+	args=(-tags seccomp -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME")
+	[ -z "$PARALLEL" ] || args+=(-parallel "$PARALLEL")
+	if go test "${args[@]}" ./libct >"$LOG" 2>&1; then
+		# go's last progress line: "fuzz: elapsed: 10m0s, execs: N (R/sec),
+		# new interesting: K (total: C)"
+		last=$(grep -E '^fuzz: elapsed: .*execs: ' "$LOG" | tail -n 1)
+		execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
+		elapsed=$(sed -nE 's/.*elapsed: ([0-9hms.]+),.*/\1/p' <<<"$last")
+		newi=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$last")
+		total=$(sed -nE 's/.*\(total: ([0-9]+)\).*/\1/p' <<<"$last")
+		if [ -z "$execs" ] || [ "$execs" -eq 0 ]; then
+			echo "fuzz $t: FAILED: no executions reported"
+			sed 's/^/    /' "$LOG" | tail -n 20
+			fail=$((fail + 1))
+			continue
+		fi
+		echo "fuzz $t: $execs execs in $elapsed, ${newi:-0} new interesting inputs (corpus ${total:-?}): no panic"
+		pass=$((pass + 1))
+		if [ "$SAVE" = 1 ] && [ -d "$CACHE/$t" ]; then
+			mkdir -p "libct/testdata/fuzz/$t"
+			cp -n "$CACHE/$t"/* "libct/testdata/fuzz/$t/" 2>/dev/null || true
+			echo "    corpus: $(ls "libct/testdata/fuzz/$t" | wc -l) inputs in libct/testdata/fuzz/$t"
+		fi
+	else
+		echo "fuzz $t: FAILED"
+		grep -E -- '--- FAIL|panic:|Failing input written to|To re-run' "$LOG" | sed 's/^/    /'
+		tail -n 25 "$LOG" | sed 's/^/    /'
+		fail=$((fail + 1))
+	fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
