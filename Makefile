@@ -3,7 +3,7 @@ GO        ?= go
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
-BUILDTAGS ?= seccomp
+BUILDTAGS ?= seccomp urfave_cli_no_docs
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet 2>/dev/null || echo -dirty)
 LDFLAGS   := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)

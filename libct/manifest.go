@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -57,7 +59,7 @@ var Version = "unknown"
 // CRIU logs (restore writes restore.log next to the images) and the
 // manifest itself.
 func hashTree(dir string) (map[string]string, error) {
-	out := map[string]string{}
+	var names []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -66,14 +68,66 @@ func hashTree(dir string) (map[string]string, error) {
 		if d.IsDir() || !d.Type().IsRegular() || skipInManifest(rel) {
 			return nil
 		}
-		sum, err := hashFile(path)
-		if err != nil {
-			return err
-		}
-		out[filepath.ToSlash(rel)] = sum
+		names = append(names, filepath.ToSlash(rel))
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	sums, errs := hashFiles(dir, names)
+	for _, n := range names { // the first error in path order
+		if errs[n] != nil {
+			return nil, errs[n]
+		}
+	}
+	return sums, nil
+}
+
+// hashFiles computes the sha256 of the files names (slash-separated, relative
+// to dir) on as many CPUs as Go may use, the biggest files first: hashing is
+// what a checkpoint and a restore add to CRIU's own time, and a checkpoint
+// has one pages image per process.
+func hashFiles(dir string, names []string) (map[string]string, map[string]error) {
+	type job struct {
+		name string
+		size int64
+	}
+	jobs := make([]job, 0, len(names))
+	for _, n := range names {
+		var size int64
+		if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(n))); err == nil {
+			size = fi.Size()
+		}
+		jobs = append(jobs, job{n, size})
+	}
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].size > jobs[j].size })
+	sums := make(map[string]string, len(names))
+	errs := make(map[string]error)
+	var mu sync.Mutex
+	next := make(chan job)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(j.name)))
+				mu.Lock()
+				if err != nil {
+					errs[j.name] = err
+				} else {
+					sums[j.name] = sum
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	return sums, errs
 }
 
 func skipInManifest(rel string) bool {
@@ -159,9 +213,10 @@ func (m *Manifest) Verify(dir string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
+	sums, errs := hashFiles(dir, names)
+	for _, n := range names { // report the first problem in path order
 		path := filepath.Join(dir, filepath.FromSlash(n))
-		sum, err := hashFile(path)
+		sum, err := sums[n], errs[n]
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("checkpoint file %s is missing", path)

@@ -1,6 +1,9 @@
 package libct
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,5 +180,41 @@ func TestRestoreBlockers(t *testing.T) {
 		if !strings.Contains(b, want) {
 			t.Errorf("blockers %q lack %q", b, want)
 		}
+	}
+}
+
+// Many files hashed concurrently: the sums match sha256sum's, and Verify
+// names the first damaged, missing or unknown file in path order.
+func TestManifestVerifyManyFiles(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 40 {
+		data := strings.Repeat(fmt.Sprintf("%d-", i), 1000*(i+1))
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("pages-%02d.img", i)), data)
+	}
+	writeFile(t, filepath.Join(dir, dumpLog), "log, not hashed")
+	m := &Manifest{Kind: KindDump}
+	if err := writeManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 40 {
+		t.Fatalf("%d files in the manifest, want 40", len(m.Files))
+	}
+	want := sha256.Sum256([]byte(strings.Repeat("7-", 8000)))
+	if got := m.Files["pages-07.img"]; got != hex.EncodeToString(want[:]) {
+		t.Fatalf("pages-07.img: sha256 %s, want %x", got, want)
+	}
+	if err := m.Verify(dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "pages-30.img"), "damaged")
+	writeFile(t, filepath.Join(dir, "pages-12.img"), "damaged too")
+	if err := m.Verify(dir); err == nil || !strings.Contains(err.Error(), "pages-12.img is corrupted") {
+		t.Fatalf("damaged files: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "pages-05.img")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Verify(dir); err == nil || !strings.Contains(err.Error(), "pages-05.img is missing") {
+		t.Fatalf("missing file: %v", err)
 	}
 }
