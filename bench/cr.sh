@@ -266,7 +266,7 @@ if [ ! -f "$W/config.json" ]; then
 fi
 case " $METHODS " in *" docker "*)
 	# shellcheck source=/dev/null
-	. "$BENCH_DIR/../tests/lib/engines.bash"
+	. "${BENCH_REPO:-$BENCH_DIR/..}/tests/lib/engines.bash"
 	export ENG_TIMEOUT=$TO
 	# rt as the engines call it, with the start and end of every call
 	# logged: how much of a docker checkpoint/restore is rt's.

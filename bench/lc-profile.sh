@@ -8,6 +8,7 @@
 #   strace-c-NAME-STEP.txt   strace -f -c of create (with the container's init,
 #                            up to its exit), start and delete: syscall counts
 #   strace-tt-NAME-create.txt strace -f -tt of one create (and its init): the timeline
+#   execstat-NAME.txt        median wall, CPU time and page faults of one `--version` exec
 #   inittrace-NAME.txt       GODEBUG=inittrace=1: Go package init time per exec
 #   sizes.txt                binary sizes
 set -uo pipefail
@@ -36,6 +37,8 @@ for r in "$@"; do
 		perf stat -r "$N" -o "$P/perf-stat-$name-run.txt" -- \
 			"$bin" --root "$root" run -b "$W/bundle" "prof-$name" </dev/null >/dev/null 2>&1
 	fi
+	# What one exec costs (median wall, CPU, page faults of 200 `--version`).
+	"$OUT/bin/benchtool" execstat 200 "$bin" --version >"$P/execstat-$name.txt" 2>&1
 	# Go package initialisation, paid by every exec of a Go runtime
 	# (create, its init, start, delete): GODEBUG=inittrace=1, 15 runs.
 	for i in $(seq 15); do
@@ -52,6 +55,19 @@ for r in "$@"; do
 			sort -k2,2 -k3,3g "$W/inittrace" |
 				awk '$2 != p { if (p != "") print v[int((n + 1) / 2)], b, p; p = $2; n = 0 } { v[++n] = $3; b = $4 } END { print v[int((n + 1) / 2)], b, p }' |
 				sort -rg | head -n 15 | awk '{ printf "%8.3f ms %9d B  %s\n", $1, $2, $3 }'
+			echo "by group (median over the runs of the group's sum):"
+			awk '{ g = "other"
+				if ($2 ~ /go-criu\/v7\/crit/) g = "go-criu crit + images"
+				else if ($2 ~ /protobuf/) g = "google.golang.org/protobuf"
+				else if ($2 ~ /blackfriday|md2man/) g = "blackfriday + go-md2man (urfave/cli docs)"
+				else if ($2 ~ /klauspost/) g = "klauspost/compress"
+				else if ($2 == "runtime") g = "runtime"
+				t[$1 "\t" g] += $3; a[$1 "\t" g] += $4; n[$1 "\t" g]++ }
+				END { for (k in t) print k "\t" t[k] "\t" a[k] "\t" n[k] }' "$W/inittrace" |
+				sort -t"$(printf '\t')" -k2,2 -k3,3g |
+				awk -F'\t' '$2 != p { if (p != "") printf "%8.3f ms %9d B %4d packages  %s\n", v[int((k + 1) / 2)], b, c, p; p = $2; k = 0 }
+					{ v[++k] = $3; b = $4; c = $5 }
+					END { printf "%8.3f ms %9d B %4d packages  %s\n", v[int((k + 1) / 2)], b, c, p }'
 		} >"$P/inittrace-$name.txt"
 	else
 		echo "$name: not a Go program (no GODEBUG=inittrace output)" >"$P/inittrace-$name.txt"

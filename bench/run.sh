@@ -20,9 +20,10 @@
 # BENCH_SIZES ("16 128 512 1024"), BENCH_REPS ("16:3 128:3 512:2 1024:2"), BENCH_METHODS,
 # BENCH_PROFILE_SIZES (128), BENCH_VM_MEM (8G), BENCH_VM_TIMEOUT (28800).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-REPO=$(pwd -P)
-. bench/lib.sh
+ARGS=("$@")
+REPO=${BENCH_REPO:-$(cd "$(dirname "$0")/.." && pwd -P)}
+cd "$REPO"
+. "$(dirname "$0")/lib.sh"
 
 PARTS="host vm"
 REPORT_ONLY=
@@ -47,13 +48,14 @@ report() {
 		echo "# rt benchmark results ($(basename "$d"))"
 		echo
 		echo '```'
-		cat "$d/env.txt" "$d/env-vm.txt" 2>/dev/null
+		cat "$d/env.txt"
+		[ ! -f "$d/env-vm.txt" ] || cat "$d/env-vm.txt"
 		echo '```'
 		echo
 		"$d/bin/benchtool" report -dir "$d"
 	} >"$d/results.md"
 	if command -v gnuplot >/dev/null; then
-		gnuplot -e "dir='$d'" bench/plot.gp 2>"$d/plot/gnuplot.log" || say "gnuplot failed (see $d/plot/gnuplot.log)"
+		gnuplot -e "dir='$d'" "$BENCH_DIR/plot.gp" 2>"$d/plot/gnuplot.log" || say "gnuplot failed (see $d/plot/gnuplot.log)"
 		[ -f "$d/bench.png" ] && cp "$d/bench.png" bench/out/bench.png
 	fi
 	cat "$d/results.md"
@@ -64,6 +66,17 @@ if [ -n "$REPORT_ONLY" ]; then
 	report "$(cd "$REPORT_ONLY" && pwd -P)"
 	exit 0
 fi
+
+# A run takes hours and bash reads its scripts as it goes: run from a copy
+# of the scripts (OUT/scripts), so that editing bench/ meanwhile is safe.
+if [ -z "${BENCH_SNAPSHOT:-}" ]; then
+	OUT=$REPO/bench/out/run-$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$OUT/scripts"
+	cp bench/*.sh bench/plot.gp "$OUT/scripts/"
+	export BENCH_SNAPSHOT=1 BENCH_OUT=$OUT BENCH_REPO=$REPO
+	exec bash "$OUT/scripts/run.sh" "${ARGS[@]}"
+fi
+OUT=$BENCH_OUT
 
 [ "$(id -u)" = 0 ] || die "run as root (containers, CRIU, the VM lane)"
 
@@ -87,7 +100,6 @@ if [[ " $PARTS " == *" vm "* ]]; then
 fi
 
 # ------------------------------------------------------------ binaries
-OUT=$REPO/bench/out/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT/bin"
 ln -sfn "$(basename "$OUT")" bench/out/latest
 say "results go to $OUT"
@@ -170,6 +182,11 @@ host_speed() {
 			printf 'sha256, Go (the code of rt'"'"'s manifest)\t%s\t%s\n' "$1" "$2"
 	done
 	for i in 1 2 3; do
+		out=$("$OUT/bin/benchtool" zstdspeed "$d/pages-1.img") && set -- $out &&
+			printf 'zstd compress (rt --export: klauspost, SpeedFastest)\t%s\t%s\n' "$1" "$3" &&
+			printf 'zstd decompress (rt --import)\t%s\t%s\n' "$2" "$3"
+	done
+	for i in 1 2 3; do
 		timed sha256sum "$d/pages-1.img" >/dev/null
 		printf 'sha256sum (coreutils)\t%s\t%s\n' "$TIMED" "$n"
 	done
@@ -182,8 +199,8 @@ if [[ " $PARTS " == *" host "* ]]; then
 	# crun 1.8.1 refuses this host's cgroup v1 hybrid layout: it runs in the VM lane.
 	hostrts=(rt="$OUT/bin/rt" runc-1.4.3="$OUT/bin/runc" runc-1.1.5=/usr/sbin/runc)
 	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then hostrts+=(crun=/usr/bin/crun); fi
-	bench/lifecycle.sh host "$OUT" "${hostrts[@]}" || rc=1
-	bench/lc-profile.sh "$OUT" "${hostrts[@]}" || rc=1
+	"$BENCH_DIR/lifecycle.sh" host "$OUT" "${hostrts[@]}" || rc=1
+	"$BENCH_DIR/lc-profile.sh" "$OUT" "${hostrts[@]}" || rc=1
 	say "native copy and hash speeds"
 	host_speed >"$OUT/host-speed.tsv"
 fi
@@ -195,7 +212,7 @@ if [[ " $PARTS " == *" vm "* ]]; then
 	# use of guest memory during a measurement does not pay for it.
 	export RT_VM_QEMU_ARGS="${RT_VM_QEMU_ARGS:-} -mem-prealloc"
 	tests/vm/lane.sh --mem "${BENCH_VM_MEM:-8G}" --timeout "${BENCH_VM_TIMEOUT:-28800}" -- \
-		bench/vm.sh "$OUT" 2> >(tee "$OUT/vm-stderr.log" >&2) || { st=$?; rc=1; say "the VM lane failed (status $st)"; }
+		"$BENCH_DIR/vm.sh" "$OUT" 2> >(tee "$OUT/vm-stderr.log" >&2) || { st=$?; rc=1; say "the VM lane failed (status $st)"; }
 fi
 echo "host.loadavg.end: $(cat /proc/loadavg)" >>"$OUT/env.txt"
 

@@ -3,3 +3,5 @@
 module rtbench
 
 go 1.25.0
+
+require github.com/klauspost/compress v1.18.2

@@ -32,8 +32,9 @@ func (r *runtimeFlag) Set(s string) error {
 // rusage wait4 returns (the number GNU time's %M prints).
 type sample struct {
 	create, start, wait, del, total time.Duration
-	rssCLI                          int64 // max over the runtime invocations
-	rssInit                         int64 // the container's init (runtime init code, then `true`)
+	rssCLI                          int64         // max over the runtime invocations
+	rssInit                         int64         // the container's init (runtime init code, then `true`)
+	cpu                             time.Duration // user+system CPU of the runtime invocations and the init
 	err                             error
 }
 
@@ -56,6 +57,17 @@ func (l *lc) id(rt string) string {
 // file, not a pipe: `create` hands its stdio to the container, and a pipe
 // would keep Wait blocked until the container exits).
 func (l *lc) invoke(rt namedPath, args ...string) (time.Duration, int64, error) {
+	el, rss, _, err := l.invokeCPU(rt, args...)
+	return el, rss, err
+}
+
+func ruCPU(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// invokeCPU is invoke that also returns the CPU time (user + system) of
+// the runtime process and of the children it waited for.
+func (l *lc) invokeCPU(rt namedPath, args ...string) (time.Duration, int64, time.Duration, error) {
 	root := filepath.Join(l.state, rt.name)
 	cmd := exec.Command(rt.path, append([]string{"--root", root}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.devnull, l.devnull, l.errLog
@@ -63,20 +75,21 @@ func (l *lc) invoke(rt namedPath, args ...string) (time.Duration, int64, error) 
 	err := cmd.Run()
 	el := time.Since(t0)
 	var rss int64
+	var cpu time.Duration
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = ru.Maxrss
+			rss, cpu = ru.Maxrss, ruCPU(ru)
 		}
 	}
 	if err != nil {
 		err = fmt.Errorf("%s %s: %w", rt.name, strings.Join(args, " "), err)
 	}
-	return el, rss, err
+	return el, rss, cpu, err
 }
 
 // waitInit waits for the container's init, which was reparented to us
 // (we are a child subreaper) when `create` exited.
-func waitInit(pid int) (int64, error) {
+func waitInit(pid int) (int64, time.Duration, error) {
 	var ws syscall.WaitStatus
 	var ru syscall.Rusage
 	for {
@@ -89,12 +102,12 @@ func waitInit(pid int) (int64, error) {
 			for syscall.Kill(pid, 0) == nil {
 				time.Sleep(time.Millisecond)
 			}
-			return 0, nil
+			return 0, 0, nil
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		return ru.Maxrss, nil
+		return ru.Maxrss, ruCPU(&ru), nil
 	}
 }
 
@@ -105,8 +118,10 @@ func (l *lc) split(rt namedPath) (s sample) {
 	defer os.Remove(pidFile)
 	t0 := time.Now()
 	var rss int64
-	s.create, rss, s.err = l.invoke(rt, "create", "--bundle", l.bundle, "--pid-file", pidFile, id)
+	var cpu time.Duration
+	s.create, rss, cpu, s.err = l.invokeCPU(rt, "create", "--bundle", l.bundle, "--pid-file", pidFile, id)
 	s.rssCLI = max(s.rssCLI, rss)
+	s.cpu += cpu
 	if s.err != nil {
 		l.invoke(rt, "delete", "-f", id)
 		return s
@@ -118,8 +133,9 @@ func (l *lc) split(rt namedPath) (s sample) {
 		l.invoke(rt, "delete", "-f", id)
 		return s
 	}
-	s.start, rss, s.err = l.invoke(rt, "start", id)
+	s.start, rss, cpu, s.err = l.invokeCPU(rt, "start", id)
 	s.rssCLI = max(s.rssCLI, rss)
+	s.cpu += cpu
 	if s.err != nil {
 		l.invoke(rt, "delete", "-f", id)
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -127,13 +143,15 @@ func (l *lc) split(rt namedPath) (s sample) {
 		return s
 	}
 	t1 := time.Now()
-	s.rssInit, s.err = waitInit(pid)
+	s.rssInit, cpu, s.err = waitInit(pid)
 	s.wait = time.Since(t1)
+	s.cpu += cpu
 	if s.err != nil {
 		return s
 	}
-	s.del, rss, s.err = l.invoke(rt, "delete", id)
+	s.del, rss, cpu, s.err = l.invokeCPU(rt, "delete", id)
 	s.rssCLI = max(s.rssCLI, rss)
+	s.cpu += cpu
 	s.total = time.Since(t0)
 	return s
 }
@@ -141,7 +159,7 @@ func (l *lc) split(rt namedPath) (s sample) {
 // run: the runtime's foreground `run` (it creates, starts, waits, deletes).
 func (l *lc) run(rt namedPath) (s sample) {
 	id := l.id(rt.name)
-	s.total, s.rssCLI, s.err = l.invoke(rt, "run", "--bundle", l.bundle, id)
+	s.total, s.rssCLI, s.cpu, s.err = l.invokeCPU(rt, "run", "--bundle", l.bundle, id)
 	if s.err != nil {
 		l.invoke(rt, "delete", "-f", id)
 	}
@@ -164,8 +182,10 @@ func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f',
 
 // lifecycle runs the lifecycle benchmarks and appends raw rows to -out:
 //
-//	lane mode runtime round slot total_s create_s start_s wait_s delete_s rss_cli_kb rss_init_kb ok
+//	lane mode runtime round slot total_s create_s start_s wait_s delete_s rss_cli_kb rss_init_kb ok cpu_s
 //
+// cpu_s: user + system CPU time of the runtime invocations, the processes
+// they waited for, and the container's init (its runtime part and `true`).
 // mode is seq (create/start/wait/delete one at a time), run (foreground
 // `run`, one at a time), par (P lifecycles at once; one row each) or
 // parround (the wall time of a whole round of P in total_s).
@@ -218,8 +238,8 @@ func lifecycle(args []string) error {
 			failures++
 			fmt.Fprintf(os.Stderr, "lifecycle %s %s: %v\n", mode, rt, s.err)
 		}
-		fmt.Fprintf(o, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", *lane, mode, rt, round, slot,
-			secs(s.total), secs(s.create), secs(s.start), secs(s.wait), secs(s.del), s.rssCLI, s.rssInit, ok)
+		fmt.Fprintf(o, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", *lane, mode, rt, round, slot,
+			secs(s.total), secs(s.create), secs(s.start), secs(s.wait), secs(s.del), s.rssCLI, s.rssInit, ok, secs(s.cpu))
 	}
 	order := func(i int) []namedPath {
 		r := make([]namedPath, 0, len(rts))

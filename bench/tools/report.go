@@ -176,6 +176,7 @@ func reportLifecycle(w io.Writer, dir string) error {
 	type agg struct {
 		total, create, start, wait, del []float64
 		rssCLI, rssInit                 []float64
+		cpu                             []float64
 		fail                            int
 	}
 	data := map[lcKey]*agg{}
@@ -211,6 +212,11 @@ func reportLifecycle(w io.Writer, dir string) error {
 		}
 		if v := f(11); v > 0 {
 			a.rssInit = append(a.rssInit, v)
+		}
+		if len(r) > 13 {
+			if v, ok := num(r[13]); ok && v > 0 {
+				a.cpu = append(a.cpu, v)
+			}
 		}
 	}
 	get := func(lane, mode, rt string) *agg {
@@ -264,17 +270,18 @@ func reportLifecycle(w io.Writer, dir string) error {
 				median(rn.total)*1000, pct(rn.total, 90)*1000)
 		}
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "Steps of the sequential lifecycle (median ms) and peak RSS (KiB, from wait4's rusage = GNU time %%M):\n\n")
-		fmt.Fprintln(w, "| runtime | create | start | wait | delete | peak RSS of the runtime (median / max) | peak RSS of its init | GNU time %M of `run` (max) |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintf(w, "Steps of the sequential lifecycle (median ms), CPU time (median ms: the runtime's processes and the container's init, from wait4's rusage) and peak RSS (KiB, from wait4's rusage = GNU time %%M):\n\n")
+		fmt.Fprintln(w, "| runtime | create | start | wait | delete | CPU (user+sys) per lifecycle | CPU per `run` | peak RSS of the runtime (median / max) | peak RSS of its init | GNU time %M of `run` (max) |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, rt := range present {
 			s := get(lane, "seq", rt)
 			all := append(append(slices.Clone(s.rssCLI), get(lane, "par", rt).rssCLI...), get(lane, "run", rt).rssCLI...)
 			_, mx := minMax(all)
 			_, imx := minMax(s.rssInit)
 			_, gmx := minMax(gnu[[2]string{lane, rt}])
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.0f / %.0f | %.0f | %s |\n", rt,
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %.0f | %s |\n", rt,
 				ms(median(s.create)), ms(median(s.start)), ms(median(s.wait)), ms(median(s.del)),
+				ms(median(s.cpu)), ms(median(get(lane, "run", rt).cpu)),
 				median(s.rssCLI), mx, imx, orDash(gmx))
 		}
 		fmt.Fprintln(w)
@@ -283,8 +290,8 @@ func reportLifecycle(w io.Writer, dir string) error {
 		if data[lcKey{lane, "seq", rt}] != nil {
 			fmt.Fprintln(w, "Target rt <= 1.0x runc (ratio of medians; < 1 is faster):")
 			fmt.Fprintln(w)
-			fmt.Fprintf(w, "| vs | sequential | parallel | round of %d | `run` | peak RSS (median) | target |\n", parP)
-			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---|")
+			fmt.Fprintf(w, "| vs | sequential | parallel | round of %d | `run` | CPU per lifecycle | peak RSS (median) | target |\n", parP)
+			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---|")
 			for _, o := range present {
 				if o == rt {
 					continue
@@ -296,8 +303,8 @@ func reportLifecycle(w io.Writer, dir string) error {
 				rn := median(get(lane, "run", rt).total) / median(get(lane, "run", o).total)
 				known := !math.IsNaN(rs) && !math.IsNaN(rp)
 				ok := rs <= 1.0 && rp <= 1.0 && (math.IsNaN(rn) || rn <= 1.0)
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", o, fx(rs), fx(rp), fx(rr), fx(rn),
-					ratio(median(a.rssCLI), median(b.rssCLI)), verdict(ok, known))
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", o, fx(rs), fx(rp), fx(rr), fx(rn),
+					ratio(median(a.cpu), median(b.cpu)), ratio(median(a.rssCLI), median(b.rssCLI)), verdict(ok, known))
 			}
 			fmt.Fprintln(w)
 		}
