@@ -257,39 +257,13 @@ teardown() {
 	[ -z "$output" ] || fail "rt's staging directories left in $TEST_DIR: $output"
 }
 
-@test "ctr: restore a --rootfs container's checkpoint through ctr" {
-	local id=ctr-rfr-$SFX cnt ref tok base
-	mkdir -p "$TEST_DIR/rootfs"
-	cp -a "$ENG_DIR/rootfs/." "$TEST_DIR/rootfs/"
-	cnt=$TEST_DIR/rootfs/tmp/cnt
-	run ctr_ run -d --null-io --rootfs --runc-binary "$ENG_DIR/rt-wrapper" --runc-root "$ENG_DIR/runc-root" \
-		--env PATH=/usr/sbin:/usr/bin:/sbin:/bin "$TEST_DIR/rootfs" "$id" sh -c "$(counter_to '>/tmp/cnt')"
-	[ "$status" -eq 0 ] || fail "ctr run: $output"
-	counter_runs "$cnt"
-	tok=$TOK
-	run ctr_ task checkpoint --exit "$id"
-	[ "$status" -eq 0 ] || fail "ctr task checkpoint --exit: $output"
-	ref=${lines[-1]}
-	[[ "$ref" == "containerd.io/checkpoint/$id:"* ]] || fail "unexpected checkpoint name: $output"
-	ctr_wait_status "$id" STOPPED
-	counter_frozen "$cnt"
-	read_cnt "$cnt"
-	base=$N
-	run ctr_ task rm "$id"
-	run ctr_ containers rm "$id"
-
-	# ctr 1.6 restores only through `ctr containers restore`, which needs the
-	# image a container was made from (recorded in the checkpoint); `ctr run`
-	# and `ctr task start` take no checkpoint.  Image-based containers
-	# restore (next test).  Should a later ctr manage this, it must resume.
-	run ctr_ containers restore --live "$id" "$ref"
-	if [ "$status" -ne 0 ] && [[ "$output" == *"image name not found in index"* ]]; then
-		skip "ctr 1.6 cannot restore a container made with --rootfs: 'ctr containers restore --live $id $ref' fails with '$output' (the checkpoint of a container without an image records no image name; ctr 1.6 has no 'run --checkpoint' or 'task start --checkpoint')"
-	fi
-	[ "$status" -eq 0 ] || fail "ctr containers restore --live: $output"
-	ctr_wait_status "$id" RUNNING
-	resumed "$cnt" "$tok" "$base"
-}
+# Not tested: restoring a --rootfs container's checkpoint through ctr. ctr
+# 1.6 restores only with `ctr containers restore`, which needs the image
+# the container was made from; a --rootfs container has none ("image name
+# not found in index"), and ctr 1.6 has no `run --checkpoint` or `task
+# start --checkpoint`. That is ctr's limit, not rt's: the test below
+# restores an image-based container through ctr, and the images of the
+# test above (--image-path) are plain rt checkpoints.
 
 @test "ctr: container checkpoint --task, container restore --live resumes the counter" {
 	local id=ctr-img-$SFX ref=ctr-cp-$SFX cnt tok before after pre killed_at
