@@ -133,19 +133,26 @@ start_counter() {
 }
 
 @test "reliability: CRIU killed mid-dump leaves the container running and no image" {
-	local i id=kk$SFX ok=0 pid cpid img
+	local i id=kk$SFX ok=0 pid tracer img initpid deadline
 	start_counter "$id"
 	for ((i = 1; i <= RUNS / 2; i++)); do
 		img=$T/cimg$i
+		initpid=$(rt state "$id" | jq -r .pid)
 		"$RT_BIN" --root "$ROOT" --log "$T/ck.log" checkpoint --image-path "$img" "$id" </dev/null >"$T/ck.out" 2>&1 &
 		pid=$!
-		cpid=
-		for _ in $(seq 1 200); do
-			cpid=$(pgrep -x criu | head -n 1)
-			[ -n "$cpid" ] && break
+		# Kill the CRIU that is dumping: the one that has seized
+		# (ptraced) the container's init, named by its TracerPid. A
+		# "criu" found by name could be the short version query that
+		# runs before the dump.
+		deadline=$((SECONDS + WAIT))
+		while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+			tracer=$(awk '/^TracerPid:/ { print $2 }' "/proc/$initpid/status" 2>/dev/null)
+			if [ -n "$tracer" ] && [ "$tracer" != 0 ]; then
+				kill -KILL "$tracer" 2>/dev/null || true
+				break
+			fi
 			sleep 0.01
 		done
-		[ -n "$cpid" ] && kill -KILL "$cpid" 2>/dev/null
 		wait "$pid" && {
 			# CRIU finished before we could kill it: a normal checkpoint.
 			rtq restore -d --bundle "$T/b" --image-path "$img" "$id"
