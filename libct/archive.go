@@ -471,6 +471,19 @@ func extractTarInto(dir string, tr *tar.Reader) error {
 	}
 }
 
+// isSparse tells GNU and PAX sparse-file entries.
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 // extractEntry writes one tar entry inside root.
 func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) error {
 	name = strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
@@ -481,6 +494,11 @@ func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) erro
 	// rather than guess what was meant.
 	if !filepath.IsLocal(name) {
 		return fmt.Errorf("path %q leaves the target directory", hdr.Name)
+	}
+	if isSparse(hdr) {
+		// rt never writes sparse entries, and their holes would be
+		// written out in full: a few KiB of archive could fill the disk.
+		return fmt.Errorf("%s: sparse file entries are refused", hdr.Name)
 	}
 	mode := os.FileMode(hdr.Mode).Perm()
 	if dir := path.Dir(name); dir != "." {

@@ -101,6 +101,9 @@ func TestImportRefusesToLeaveTargets(t *testing.T) {
 			tw.WriteHeader(&tar.Header{Name: "h", Typeflag: tar.TypeLink, Linkname: "../../etc/passwd"})
 		}),
 		"deleted escape": func(tw *tar.Writer) { addBytes(tw, archiveDeleted, []byte(`["../../victim"]`)) },
+		// 10 KiB archives (GNU tar --sparse) that expand to a 1 GiB file
+		"pax sparse bomb": func(tw *tar.Writer) { addBytes(tw, archiveRootfsDiff, readTestdata(t, "sparse-pax.tar")) },
+		"gnu sparse bomb": func(tw *tar.Writer) { addBytes(tw, archiveRootfsDiff, readTestdata(t, "sparse-gnu.tar")) },
 	}
 	for name, entries := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -122,6 +125,9 @@ func TestImportRefusesToLeaveTargets(t *testing.T) {
 			}
 			if b, _ := os.ReadFile(victim); string(b) != "keep me" {
 				t.Fatal("file outside the rootfs deleted")
+			}
+			if fi, err := os.Stat(filepath.Join(rootfs, "big")); err == nil && fi.Size() > 0 {
+				t.Fatalf("sparse entry expanded to %d bytes", fi.Size())
 			}
 		})
 	}
@@ -152,4 +158,13 @@ func TestImportSkipsDevicesAndNeedsImages(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), p) {
 		t.Fatalf("garbage archive: %v", err)
 	}
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
