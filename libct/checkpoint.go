@@ -101,7 +101,7 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 			Kind:        KindDump,
 			ContainerID: id,
 			Bundle:      bundle,
-			Host:        CurrentHost(o.CriuPath),
+			Host:        hostWithoutCriu(), // CRIU's version: after the dump
 			Options:     cr,
 			Started:     time.Now().UTC(),
 		}
@@ -165,6 +165,9 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 		return &criuError{op: "checkpoint", id: id, err: err, report: report, imageDir: final}
 	}
 	m.Finished = time.Now().UTC()
+	if m.Host.CriuVersion = criuVersionFromLog(logPath); m.Host.CriuVersion == 0 {
+		m.Host.CriuVersion = criuVersion("") // criu from PATH: UseCriu put --criu there
+	}
 	if staged {
 		err := writeManifest(stage.dir, m)
 		if err == nil {

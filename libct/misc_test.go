@@ -147,3 +147,25 @@ func TestVersionText(t *testing.T) {
 		t.Fatalf("version text:\n%s", v)
 	}
 }
+
+func TestCriuVersionFromLog(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dump.log")
+	writeFile(t, p, "(00.000000) Running kerndat\n(00.000001) Version: 3.17.1 (gitid 0)\n(00.000002) more\n")
+	if v := criuVersionFromLog(p); v != 31701 {
+		t.Fatalf("3.17.1: %d", v)
+	}
+	writeFile(t, p, "(00.000001) Version: 4.1 (gitid v4.1)\n")
+	if v := criuVersionFromLog(p); v != 40100 {
+		t.Fatalf("4.1: %d", v)
+	}
+	for _, bad := range []string{"no version here\n", "Version: x.y\n", "Version: 3\n", "Version: 3.170.1\n", ""} {
+		writeFile(t, p, bad)
+		if v := criuVersionFromLog(p); v != 0 {
+			t.Fatalf("%q: %d", bad, v)
+		}
+	}
+	if v := criuVersionFromLog(filepath.Join(dir, "missing")); v != 0 {
+		t.Fatalf("missing log: %d", v)
+	}
+}

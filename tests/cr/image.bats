@@ -126,6 +126,11 @@ overlay_bundle() {
 		fail "json: no sh process holding $held: $output"
 	echo "$output" | jq -e --arg id "$id" '.manifest.containerID == $id' >/dev/null ||
 		fail "json: manifest does not name $id"
+	# CRIU's version, as CRIU's log gave it: 3.17.1 is 31701
+	local want
+	want=$(criu --version | awk '/^Version:/ { split($2, v, "."); print v[1] * 10000 + v[2] * 100 + v[3] }')
+	echo "$output" | jq -e --argjson v "$want" '.manifest.host.criuVersion == $v' >/dev/null ||
+		fail "json: manifest's CRIU version is not $want: $(echo "$output" | jq -c .manifest.host)"
 
 	run rt inspect-checkpoint --format json "$T/ckpt.tar.zst"
 	[ "$status" -eq 0 ]
