@@ -164,7 +164,9 @@ func decompressReader(r *bufio.Reader) (io.Reader, func(), error) {
 	magic, _ := r.Peek(4)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		d, err := zstd.NewReader(r)
+		// rt writes frames with small windows; a frame claiming a huge one
+		// must not make the reader allocate it.
+		d, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, nil, err
 		}
