@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -349,6 +351,10 @@ type importTarget struct {
 	// beforeRootfs runs once the images are in imageDir and before the
 	// target rootfs is touched: the checks that can refuse the restore.
 	beforeRootfs func() error
+	// sums, if not nil, receives the sha256 of every regular image file
+	// as it streams out of the archive, so that the restore's integrity
+	// check need not read the images a second time.
+	sums map[string]string
 }
 
 // importArchive extracts an archive written by exportCheckpoint. Nothing
@@ -399,8 +405,17 @@ func importArchive(file string, t importTarget) error {
 		case name == archiveImagesDir:
 		case strings.HasPrefix(name, archiveImagesDir+"/"):
 			sawImages = true
-			if err := extractEntry(images, strings.TrimPrefix(name, archiveImagesDir+"/"), hdr, tr); err != nil {
+			rel := strings.TrimPrefix(name, archiveImagesDir+"/")
+			var r io.Reader = tr
+			h := sha256.New()
+			if t.sums != nil && hdr.Typeflag == tar.TypeReg {
+				r = io.TeeReader(tr, h)
+			}
+			if err := extractEntry(images, rel, hdr, r); err != nil {
 				return fmt.Errorf("import %s: %s: %w", file, hdr.Name, err)
+			}
+			if t.sums != nil && hdr.Typeflag == tar.TypeReg && !isSparse(hdr) {
+				t.sums[path.Clean(rel)] = hex.EncodeToString(h.Sum(nil))
 			}
 		case t.rootfs == "":
 			// images only (inspect-checkpoint): skip the rest

@@ -32,8 +32,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 
 			newImg, newRootfs, newVol := t.TempDir(), t.TempDir(), t.TempDir()
 			checked := false
+			sums := map[string]string{}
 			err := importArchive(archive, importTarget{
 				imageDir: newImg, rootfs: newRootfs, volumes: map[string]string{"data": newVol},
+				sums: sums,
 				beforeRootfs: func() error {
 					// The images are complete and intact before the
 					// rootfs is touched.
@@ -43,6 +45,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 					}
 					if err := got.Verify(newImg); err != nil {
 						t.Fatal(err)
+					}
+					// the sums streamed in are the manifest's
+					for n, want := range got.Files {
+						if sums[n] != want {
+							t.Fatalf("streamed sha256 of %s: %q, manifest %q", n, sums[n], want)
+						}
 					}
 					if _, err := os.Stat(filepath.Join(newRootfs, "tmp")); err == nil {
 						t.Fatal("rootfs changed before the check")

@@ -253,7 +253,7 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string, sta
 			defer cleanupImport()
 		}
 	} else {
-		cr, err = o.prepareRestore(req, cr)
+		cr, err = o.prepareRestore(req, cr, nil)
 	}
 	if err != nil {
 		return -1, fmt.Errorf("restore %s: %w", req.ID, err)
@@ -306,7 +306,10 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string, sta
 // anything is created: the image is complete and intact, was taken on a
 // compatible host, and the target bundle matches the checkpointed one. It
 // returns the options completed by those the checkpoint recorded.
-func (o *Options) prepareRestore(req StartRequest, cr CROptions) (CROptions, error) {
+//
+// known holds sha256 sums already computed for files of the image (by an
+// import, as they streamed in); the others are read and hashed.
+func (o *Options) prepareRestore(req StartRequest, cr CROptions, known map[string]string) (CROptions, error) {
 	dir, err := cr.ImageDir()
 	if err != nil {
 		return cr, err
@@ -335,7 +338,7 @@ func (o *Options) prepareRestore(req StartRequest, cr CROptions) (CROptions, err
 	if m.Kind == KindPreDump {
 		return cr, fmt.Errorf("image path %s holds a pre-dump: restore from the dump that names it with --parent-path", dir)
 	}
-	if err := m.Verify(dir); err != nil {
+	if err := m.verify(dir, known); err != nil {
 		return cr, err
 	}
 	if b := restoreBlockers(m.Host, CurrentHost(o.CriuPath)); len(b) > 0 {
@@ -417,6 +420,7 @@ func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) 
 		}
 	}
 	checked := cr
+	sums := map[string]string{}
 	defer func() {
 		if err != nil && undo != nil {
 			undo()
@@ -426,9 +430,10 @@ func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) 
 		imageDir: cr.ImagePath,
 		rootfs:   rootfs,
 		volumes:  volumes,
+		sums:     sums,
 		beforeRootfs: func() error {
 			var err error
-			checked, err = o.prepareRestore(req, cr)
+			checked, err = o.prepareRestore(req, cr, sums)
 			return err
 		},
 	})

@@ -208,12 +208,40 @@ func ParseManifest(data []byte) (*Manifest, error) {
 // Verify checks every file the manifest lists against its sha256 and
 // reports the first mismatch, missing file, or unexpected image file.
 func (m *Manifest) Verify(dir string) error {
+	return m.verify(dir, nil)
+}
+
+// verify is Verify with sums already known for some files (computed while
+// an import wrote them); only the others are read.
+func (m *Manifest) verify(dir string, known map[string]string) error {
 	names := make([]string, 0, len(m.Files))
+	var toHash []string
 	for n := range m.Files {
+		// The manifest may come from anywhere (an imported archive):
+		// it must not make rt read files outside the image.
+		if !filepath.IsLocal(filepath.FromSlash(n)) {
+			return fmt.Errorf("manifest in %s names a file outside the image: %q", dir, n)
+		}
 		names = append(names, n)
+		if _, ok := known[n]; !ok {
+			toHash = append(toHash, n)
+		}
 	}
 	sort.Strings(names)
-	sums, errs := hashFiles(dir, names)
+	for _, n := range names {
+		p := filepath.Join(dir, filepath.FromSlash(n))
+		if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
+			return fmt.Errorf("checkpoint file %s is not a regular file (%s)", p, fi.Mode().Type())
+		}
+	}
+	sums, errs := hashFiles(dir, toHash)
+	for n, sum := range known {
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(n))); err != nil {
+			errs[n] = err // removed since: report it as missing
+			continue
+		}
+		sums[n] = sum
+	}
 	for _, n := range names { // report the first problem in path order
 		path := filepath.Join(dir, filepath.FromSlash(n))
 		sum, err := sums[n], errs[n]

@@ -218,3 +218,37 @@ func TestManifestVerifyManyFiles(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+// Sums known from an import are trusted for the files still there; the
+// manifest cannot point outside the image, nor at a symlink.
+func TestManifestVerifyKnownAndHostile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "pages-1.img"), "pages")
+	writeFile(t, filepath.Join(dir, "core-1.img"), "core")
+	m := &Manifest{Kind: KindDump}
+	if err := writeManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]string{"pages-1.img": m.Files["pages-1.img"]}
+	if err := m.verify(dir, known); err != nil {
+		t.Fatal(err)
+	}
+	// a wrong known sum is caught: it is what was streamed in
+	if err := m.verify(dir, map[string]string{"pages-1.img": "00"}); err == nil || !strings.Contains(err.Error(), "pages-1.img is corrupted") {
+		t.Fatalf("wrong streamed sum: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "pages-1.img"))
+	if err := m.verify(dir, known); err == nil || !strings.Contains(err.Error(), "pages-1.img is missing") {
+		t.Fatalf("removed after import: %v", err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "pages-1.img")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Verify(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("symlinked image file: %v", err)
+	}
+	m.Files["../../etc/passwd"] = "00"
+	if err := m.Verify(dir); err == nil || !strings.Contains(err.Error(), "outside the image") {
+		t.Fatalf("manifest naming ../../etc/passwd: %v", err)
+	}
+}
