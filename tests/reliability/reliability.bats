@@ -57,6 +57,18 @@ consistent() {
 	STATE=$st
 }
 
+# took CMD...: runs CMD, prints how long it took in seconds.
+took() {
+	local t0=$EPOCHREALTIME
+	"$@" >&2 || return 1
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# random_delay SPAN: a random delay in seconds, uniform over 0..1.1*SPAN.
+random_delay() {
+	awk -v s="$RANDOM" -v span="$1" 'BEGIN { srand(s); printf "%.2f", rand() * span * 1.1 }'
+}
+
 start_counter() {
 	[ -d "$T/b" ] || make_bundle "$T/b" "$COUNTER"
 	start "$1" "$T/b" || return 1
@@ -64,11 +76,14 @@ start_counter() {
 }
 
 @test "reliability: rt killed (SIGKILL) at random points of checkpoint" {
-	local i id=kc$SFX ok=0 running=0 gone=0 complete=0 img pid delay
+	local i id=kc$SFX ok=0 running=0 gone=0 complete=0 img pid delay span
 	start_counter "$id"
+	# Kill points spread over a whole checkpoint (CRIU, then hashing and
+	# publishing), as long as one takes here: time one first.
+	span=$(took rtq checkpoint --leave-running --image-path "$T/img0" "$id") || fail "timed checkpoint failed"
 	for ((i = 1; i <= RUNS; i++)); do
 		img=$T/img$i
-		delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", rand() * 3 }')
+		delay=$(random_delay "$span")
 		"$RT_BIN" --root "$ROOT" --log "$T/kill.log" checkpoint --image-path "$img" "$id" </dev/null >/dev/null 2>&1 &
 		pid=$!
 		sleep "$delay"
@@ -94,17 +109,20 @@ start_counter() {
 		esac
 		ok=$((ok + 1))
 	done
-	echo "# checkpoint killed: $ok/$RUNS runs consistent ($running still running, $gone stopped and deleted, $complete finished checkpoints intact)" >&3
+	echo "# checkpoint killed (kill points over 0-${span}s x1.1): $ok/$RUNS runs consistent ($running still running, $gone stopped and deleted, $complete finished checkpoints intact)" >&3
 	[ "$ok" -eq "$RUNS" ]
 }
 
 @test "reliability: rt killed (SIGKILL) at random points of restore" {
-	local i id=kr$SFX ok=0 running=0 gone=0 pid delay tok base
+	local i id=kr$SFX ok=0 running=0 gone=0 pid delay tok base span
 	start_counter "$id"
 	rtq checkpoint --leave-running --image-path "$T/img" "$id"
 	rtq delete --force "$id"
+	# Kill points spread over a whole restore: time one first.
+	span=$(took rtq restore -d --bundle "$T/b" --image-path "$T/img" "$id") || fail "timed restore failed"
+	rtq delete --force "$id"
 	for ((i = 1; i <= RUNS; i++)); do
-		delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", rand() * 3 }')
+		delay=$(random_delay "$span")
 		"$RT_BIN" --root "$ROOT" --log "$T/kill.log" restore -d --bundle "$T/b" --image-path "$T/img" "$id" </dev/null >/dev/null 2>&1 &
 		pid=$!
 		sleep "$delay"
@@ -128,7 +146,7 @@ start_counter() {
 	done
 	rtq restore -d --bundle "$T/b" --image-path "$T/img" "$id" || fail "restore after $RUNS interrupted restores failed"
 	counter_runs "$T/b/rootfs/tmp/cnt"
-	echo "# restore killed: $ok/$RUNS runs consistent ($running restored before the kill, $gone cleaned up); final restore works" >&3
+	echo "# restore killed (kill points over 0-${span}s x1.1): $ok/$RUNS runs consistent ($running restored before the kill, $gone cleaned up); final restore works" >&3
 	[ "$ok" -eq "$RUNS" ]
 }
 
