@@ -9,16 +9,22 @@ COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet 2>/
 LDFLAGS   := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 GOFLAGS_BUILD := -trimpath -buildmode=pie -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all rt install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-reliability \
+.PHONY: all rt rt-inspect install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-reliability \
 	fuzz fuzz-short bench runc-suite clean
 
-all: rt
+all: rt rt-inspect
 
 rt:
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o rt .
 
-install: rt man
+# The checkpoint decoder "rt inspect-checkpoint" runs (it links go-criu's
+# crit, which rt does not: see libct/ckptinfo).
+rt-inspect:
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_BUILD) -o rt-inspect ./cmd/rt-inspect
+
+install: rt rt-inspect man
 	install -D -m0755 rt $(DESTDIR)$(BINDIR)/rt
+	install -D -m0755 rt-inspect $(DESTDIR)$(BINDIR)/rt-inspect
 	for f in man/*.8; do [ -e "$$f" ] && install -D -m0644 "$$f" $(DESTDIR)$(MANDIR)/man8/$$(basename $$f); done; true
 
 man:
@@ -31,22 +37,22 @@ lint:
 unit:
 	$(GO) test -tags "$(BUILDTAGS)" -count=1 ./libct/...
 
-test-bats: rt
+test-bats: rt rt-inspect
 	RT_TEST_STAGES=bats tests/run-all.sh
 
 test-engines: rt
 	tests/bats/run.sh tests/bats/engines.bats
 
-test-cr: rt
+test-cr: rt rt-inspect
 	RT_TEST_STAGES=cr tests/run-all.sh
 
 # Docker and containerd C/R in the lane alone (make test runs it too).
-test-cr-engines: rt
+test-cr-engines: rt rt-inspect
 	tests/cr/run.sh tests/cr/engines.bats
 
 # The C/R fault tests alone, with the issue's 20 runs per kill test
 # (make test's cr stage runs them with RT_REL_RUNS=5 to fit CI's budget).
-test-reliability: rt
+test-reliability: rt rt-inspect
 	RT_REL_RUNS=$${RT_REL_RUNS:-20} tests/cr/run.sh tests/reliability/*.bats
 
 setup:
@@ -55,7 +61,7 @@ setup:
 demo: setup rt
 	contrib/demo.sh
 
-test: setup rt
+test: setup rt rt-inspect
 	tests/run-all.sh
 
 FUZZTIME ?= 10m

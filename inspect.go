@@ -1,9 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
+	"fmt"
 
 	"github.com/urfave/cli"
 
@@ -18,7 +17,11 @@ var inspectCheckpointCommand = cli.Command{
 Shows the checkpoint's manifest (of an image directory, or of an archive
 written by checkpoint --export) (container, host, CRIU options, files) and
 what CRIU's images hold: the process tree with commands and dumped memory,
-open files, sockets and the container's mounts.`,
+open files, sockets and the container's mounts.
+
+The images are decoded by rt-inspect, installed next to rt: it links
+go-criu's crit, which rt itself does not, to keep every other command
+fast to start.`,
 	Flags: []cli.Flag{
 		cli.StringFlag{Name: "format, f", Value: "text", Usage: "text or json"},
 	},
@@ -26,20 +29,18 @@ open files, sockets and the container's mounts.`,
 		if err := checkArgs(c, 1, exactArgs); err != nil {
 			return err
 		}
-		info, err := libct.InspectCheckpoint(c.Args().First())
-		if err != nil {
-			return err
-		}
-		switch c.String("format") {
-		case "json":
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(info)
-		case "text":
-			info.WriteText(os.Stdout)
-			return nil
-		default:
+		format := c.String("format")
+		if format != "text" && format != "json" {
 			return errors.New("invalid --format: use text or json")
 		}
+		code, err := libct.RunInspectHelper(format, c.Args().First())
+		if err != nil {
+			return fmt.Errorf("inspect-checkpoint: %w", err)
+		}
+		if code != 0 {
+			// rt-inspect printed its error on stderr already.
+			cli.HandleExitCoder(cli.NewExitError("", code))
+		}
+		return nil
 	},
 }

@@ -601,3 +601,9 @@ func applyDeletions(rootfs string, r io.Reader) error {
 	}
 	return nil
 }
+
+// ExtractImages writes the CRIU images and the manifest of an archive made
+// by checkpoint --export into dir; the rootfs changes are not read.
+func ExtractImages(file, dir string) error {
+	return importArchive(file, importTarget{imageDir: dir})
+}

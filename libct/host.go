@@ -178,3 +178,6 @@ func criuVersionString(v int) string {
 	}
 	return s
 }
+
+// CriuVersionString turns go-criu's version number (31701) into "3.17.1".
+func CriuVersionString(v int) string { return criuVersionString(v) }

@@ -179,3 +179,7 @@ func (s *imageStage) discard(logName, logDest string) {
 	}
 	_ = os.RemoveAll(s.dir)
 }
+
+// CheckRestorable reports why dir does not hold a complete checkpoint
+// (nil if it does).
+func CheckRestorable(dir string) error { return checkRestorable(dir) }

@@ -1,6 +1,7 @@
 package libct
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,9 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/checkpoint-restore/go-criu/v7/crit/images/stats"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestWritePidNoNewline(t *testing.T) {
@@ -167,5 +171,30 @@ func TestCriuVersionFromLog(t *testing.T) {
 	}
 	if v := criuVersionFromLog(filepath.Join(dir, "missing")); v != 0 {
 		t.Fatalf("missing log: %d", v)
+	}
+}
+
+func TestReadStats(t *testing.T) {
+	dir := t.TempDir()
+	frozen := uint32(1234)
+	entry, err := proto.Marshal(&stats.StatsEntry{Dump: &stats.DumpStatsEntry{FrozenTime: &frozen, FreezingTime: proto.Uint32(1), MemdumpTime: proto.Uint32(2), MemwriteTime: proto.Uint32(3), PagesScanned: proto.Uint64(4), PagesSkippedParent: proto.Uint64(0), PagesWritten: proto.Uint64(5), PagesLazy: proto.Uint64(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := binary.LittleEndian.AppendUint32(nil, imgServiceMagic)
+	data = binary.LittleEndian.AppendUint32(data, statsMagic)
+	data = binary.LittleEndian.AppendUint32(data, uint32(len(entry)))
+	data = append(data, entry...)
+	writeFile(t, filepath.Join(dir, "stats-dump"), string(data))
+	d, err := ReadDumpStats(dir)
+	if err != nil || d.FrozenTimeUs != 1234 || d.PagesWritten != 5 {
+		t.Fatalf("%+v %v", d, err)
+	}
+	// truncated, wrong magic, length beyond the file: errors, no panic
+	for _, bad := range [][]byte{data[:7], append([]byte{1, 2, 3, 4}, data[4:]...), data[:len(data)-1]} {
+		writeFile(t, filepath.Join(dir, "stats-dump"), string(bad))
+		if _, err := ReadDumpStats(dir); err == nil {
+			t.Fatalf("accepted %x", bad)
+		}
 	}
 }

@@ -1,13 +1,15 @@
 package libct
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/checkpoint-restore/go-criu/v7/crit"
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/stats"
+	"google.golang.org/protobuf/proto"
 )
 
 // DumpStats are CRIU's dump statistics in a stable JSON form (times in
@@ -50,11 +52,11 @@ func dumpStatsJSON(s *stats.DumpStatsEntry) *DumpStats {
 
 // ReadDumpStats reads the stats-dump file CRIU left in an image directory.
 func ReadDumpStats(dir string) (*DumpStats, error) {
-	s, err := crit.GetDumpStats(dir)
+	s, err := readStats(filepath.Join(dir, "stats-dump"))
 	if err != nil {
 		return nil, err
 	}
-	d := dumpStatsJSON(s)
+	d := dumpStatsJSON(s.GetDump())
 	d.ImageDirectory = dir
 	d.ImageBytes = dirBytes(dir)
 	return d, nil
@@ -65,7 +67,7 @@ func ReadRestoreStats(dirs ...string) (*RestoreStats, error) {
 	var err error
 	for _, dir := range dirs {
 		var s *stats.RestoreStatsEntry
-		if s, err = crit.GetRestoreStats(dir); err == nil {
+		if s, err = readRestoreStats(dir); err == nil {
 			return &RestoreStats{
 				ForkingTimeUs: s.GetForkingTime(), RestoreTimeUs: s.GetRestoreTime(),
 				PagesRestored: s.GetPagesRestored(), PagesCompared: s.GetPagesCompared(),
@@ -92,4 +94,45 @@ func WriteStatsJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// CRIU's image magics (criu/include/magic.h): a stats file starts with the
+// service-image magic, then its own.
+const (
+	imgServiceMagic = 0x55105940
+	statsMagic      = 0x57093306
+)
+
+// readStats decodes a CRIU stats file (stats-dump, stats-restore): two
+// magics, then one entry, a 32-bit little-endian length and a protobuf
+// StatsEntry. rt reads it itself rather than with go-criu's crit, whose
+// registry of every image type would be initialised at each exec of rt.
+func readStats(path string) (*stats.StatsEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) < 12 {
+		return nil, fmt.Errorf("%s: too short for a CRIU stats image", path)
+	}
+	if m0, m1 := binary.LittleEndian.Uint32(data), binary.LittleEndian.Uint32(data[4:]); m0 != imgServiceMagic || m1 != statsMagic {
+		return nil, fmt.Errorf("%s: not a CRIU stats image (magic %#x %#x)", path, m0, m1)
+	}
+	n := binary.LittleEndian.Uint32(data[8:])
+	if uint64(n) > uint64(len(data)-12) {
+		return nil, fmt.Errorf("%s: entry of %d bytes in a file of %d", path, n, len(data))
+	}
+	var e stats.StatsEntry
+	if err := proto.Unmarshal(data[12:12+n], &e); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &e, nil
+}
+
+func readRestoreStats(dir string) (*stats.RestoreStatsEntry, error) {
+	s, err := readStats(filepath.Join(dir, "stats-restore"))
+	if err != nil {
+		return nil, err
+	}
+	return s.GetRestore(), nil
 }

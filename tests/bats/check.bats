@@ -65,3 +65,12 @@ load helpers
 	run "$RT" inspect-checkpoint
 	[ "$status" -ne 0 ]
 }
+
+@test "inspect-checkpoint: without rt-inspect next to rt or in PATH, says what is missing" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cp "$RT" "$BATS_TEST_TMPDIR/bin/rt"
+	mkdir "$BATS_TEST_TMPDIR/img"
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin run "$BATS_TEST_TMPDIR/bin/rt" inspect-checkpoint "$BATS_TEST_TMPDIR/img"
+	[ "$status" -ne 0 ]
+	[[ $output == *"rt-inspect not found next to rt or in PATH"* ]]
+}

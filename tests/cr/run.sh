@@ -112,8 +112,14 @@ if [ ! -x ./rt ]; then
 	echo "# ./rt is missing: make rt"
 	make rt >&2 || build_fail "make rt failed"
 fi
+if [ ! -x ./rt-inspect ]; then
+	echo "# ./rt-inspect is missing: make rt-inspect"
+	make rt-inspect >&2 || build_fail "make rt-inspect failed"
+fi
 # A private copy: the binary under test must not change under the suite.
+# rt-inspect goes next to it: rt inspect-checkpoint looks for it there.
 cp ./rt "$STAGE/rt" || build_fail "cannot copy ./rt to $STAGE"
+cp ./rt-inspect "$STAGE/rt-inspect" || build_fail "cannot copy ./rt-inspect to $STAGE"
 go build -o "$STAGE/recvtty" ./tests/lib/recvtty >&2 || build_fail "cannot build tests/lib/recvtty"
 CGO_ENABLED=0 go build -o "$STAGE/crhelper" ./tests/cr/crhelper >&2 ||
 	build_fail "cannot build tests/cr/crhelper"

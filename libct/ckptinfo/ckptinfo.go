@@ -1,7 +1,15 @@
-package libct
+// Package ckptinfo decodes what a checkpoint holds, with go-criu's crit,
+// for "rt inspect-checkpoint".
+//
+// It lives in its own package, linked only into the rt-inspect helper:
+// crit registers the protobuf types of every CRIU image at program start,
+// which cost each exec of rt about 2-3 ms (and rt runs four times per
+// container lifecycle: create, its init, start, delete).
+package ckptinfo
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,13 +19,15 @@ import (
 
 	"github.com/checkpoint-restore/go-criu/v7/crit"
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/pagemap"
+
+	"github.com/rt-runtime/rt/libct"
 )
 
 // CheckpointInfo is what "rt inspect-checkpoint" shows: the manifest and
 // what CRIU's images say about the processes.
 type CheckpointInfo struct {
 	Path       string          `json:"path"`
-	Manifest   *Manifest       `json:"manifest,omitempty"`
+	Manifest   *libct.Manifest `json:"manifest,omitempty"`
 	ImageBytes int64           `json:"imageBytes"`
 	PageBytes  int64           `json:"pageBytes"` // process memory in pages-*.img
 	Processes  []ProcessInfo   `json:"processes"`
@@ -46,7 +56,7 @@ type MountInfo struct {
 // InspectCheckpoint decodes the checkpoint at path with go-criu's crit:
 // an image directory, or an archive written by checkpoint --export, whose
 // images are extracted to a private temporary directory first.
-func InspectCheckpoint(path string) (*CheckpointInfo, error) {
+func Inspect(path string) (*CheckpointInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", path, unwrapPathError(err))
@@ -59,7 +69,7 @@ func InspectCheckpoint(path string) (*CheckpointInfo, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := importArchive(path, importTarget{imageDir: tmp}); err != nil {
+	if err := libct.ExtractImages(path, tmp); err != nil {
 		return nil, err
 	}
 	info, err := inspectImageDir(tmp)
@@ -71,11 +81,11 @@ func InspectCheckpoint(path string) (*CheckpointInfo, error) {
 }
 
 func inspectImageDir(dir string) (*CheckpointInfo, error) {
-	if err := checkRestorable(dir); err != nil {
+	if err := libct.CheckRestorable(dir); err != nil {
 		return nil, err
 	}
 	info := &CheckpointInfo{Path: dir}
-	m, err := ReadManifest(dir)
+	m, err := libct.ReadManifest(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +140,8 @@ func inspectImageDir(dir string) (*CheckpointInfo, error) {
 			}
 		}
 	}
-	if st, err := crit.GetDumpStats(dir); err == nil {
-		info.DumpStats, _ = json.Marshal(dumpStatsJSON(st))
+	if st, err := libct.ReadDumpStats(dir); err == nil {
+		info.DumpStats, _ = json.Marshal(st)
 	}
 	return info, nil
 }
@@ -165,7 +175,7 @@ func (ci *CheckpointInfo) WriteText(w io.Writer) {
 	if m := ci.Manifest; m != nil {
 		fmt.Fprintf(w, "container:  %s (bundle %s)\n", m.ContainerID, m.Bundle)
 		fmt.Fprintf(w, "taken:      %s by rt %s in %s\n", m.Finished.Format("2006-01-02 15:04:05 MST"), m.RtVersion, m.Finished.Sub(m.Started).Round(1e6))
-		fmt.Fprintf(w, "host:       %s, kernel %s, CRIU %s, cgroup %s\n", m.Host.Arch, m.Host.Kernel, criuVersionString(m.Host.CriuVersion), m.Host.CgroupVersion)
+		fmt.Fprintf(w, "host:       %s, kernel %s, CRIU %s, cgroup %s\n", m.Host.Arch, m.Host.Kernel, libct.CriuVersionString(m.Host.CriuVersion), m.Host.CgroupVersion)
 		if opts := recordedFlags(m.Options); opts != "" {
 			fmt.Fprintf(w, "options:    %s\n", opts)
 		}
@@ -197,7 +207,7 @@ func (ci *CheckpointInfo) WriteText(w io.Writer) {
 	}
 }
 
-func recordedFlags(o CROptions) string {
+func recordedFlags(o libct.CROptions) string {
 	var f []string
 	for _, x := range []struct {
 		on   bool
@@ -232,4 +242,14 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// unwrapPathError drops the *PathError wrapper when the message already
+// names the path.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
