@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 	"io"
 	"io/fs"
 	"os"
@@ -50,6 +52,34 @@ type Manifest struct {
 	// Files maps each file of the image directory (slash-separated
 	// relative path) to its sha256, hex.
 	Files map[string]string `json:"files"`
+	// FileStats records, for the files of Files, the inode and times they
+	// had when hashed. A restore on the same file system skips reading a
+	// file whose inode, size, mtime and ctime are unchanged (ctime cannot
+	// be set from user space: any write, truncate, chmod or rename of the
+	// file moves it; a copy is a new inode). Like git's index, this trades
+	// re-reading hundreds of MiB for trusting the kernel's bookkeeping;
+	// files copied to another host or directory are always hashed.
+	FileStats map[string]FileStat `json:"fileStats,omitempty"`
+}
+
+// FileStat identifies one version of a file on one file system.
+type FileStat struct {
+	Dev     uint64 `json:"dev"`
+	Ino     uint64 `json:"ino"`
+	Size    int64  `json:"size"`
+	MtimeNs int64  `json:"mtimeNs"`
+	CtimeNs int64  `json:"ctimeNs"`
+}
+
+func statOf(path string) (FileStat, bool) {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return FileStat{}, false
+	}
+	return FileStat{
+		Dev: st.Dev, Ino: st.Ino, Size: st.Size,
+		MtimeNs: st.Mtim.Nano(), CtimeNs: st.Ctim.Nano(),
+	}, true
 }
 
 // Version is rt's version, recorded in manifests; set by package main.
@@ -58,7 +88,7 @@ var Version = "unknown"
 // hashTree returns the sha256 of every regular file under dir, skipping
 // CRIU logs (restore writes restore.log next to the images) and the
 // manifest itself.
-func hashTree(dir string) (map[string]string, error) {
+func hashTree(dir string) (map[string]string, map[string]FileStat, error) {
 	var names []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -72,22 +102,25 @@ func hashTree(dir string) (map[string]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sums, errs := hashFiles(dir, names)
+	sums, stats, errs := hashFiles(dir, names)
 	for _, n := range names { // the first error in path order
 		if errs[n] != nil {
-			return nil, errs[n]
+			return nil, nil, errs[n]
 		}
 	}
-	return sums, nil
+	return sums, stats, nil
 }
 
 // hashFiles computes the sha256 of the files names (slash-separated, relative
 // to dir) on as many CPUs as Go may use, the biggest files first: hashing is
 // what a checkpoint and a restore add to CRIU's own time, and a checkpoint
 // has one pages image per process.
-func hashFiles(dir string, names []string) (map[string]string, map[string]error) {
+//
+// It also returns each file's FileStat, when the file did not change while
+// it was hashed.
+func hashFiles(dir string, names []string) (map[string]string, map[string]FileStat, map[string]error) {
 	type job struct {
 		name string
 		size int64
@@ -102,6 +135,7 @@ func hashFiles(dir string, names []string) (map[string]string, map[string]error)
 	}
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].size > jobs[j].size })
 	sums := make(map[string]string, len(names))
+	stats := make(map[string]FileStat, len(names))
 	errs := make(map[string]error)
 	var mu sync.Mutex
 	next := make(chan job)
@@ -111,12 +145,18 @@ func hashFiles(dir string, names []string) (map[string]string, map[string]error)
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				sum, err := hashFile(filepath.Join(dir, filepath.FromSlash(j.name)))
+				p := filepath.Join(dir, filepath.FromSlash(j.name))
+				before, okBefore := statOf(p)
+				sum, err := hashFile(p)
+				after, okAfter := statOf(p)
 				mu.Lock()
 				if err != nil {
 					errs[j.name] = err
 				} else {
 					sums[j.name] = sum
+					if okBefore && okAfter && before == after {
+						stats[j.name] = after
+					}
 				}
 				mu.Unlock()
 			}
@@ -127,7 +167,7 @@ func hashFiles(dir string, names []string) (map[string]string, map[string]error)
 	}
 	close(next)
 	wg.Wait()
-	return sums, errs
+	return sums, stats, errs
 }
 
 func skipInManifest(rel string) bool {
@@ -154,13 +194,14 @@ func hashFile(path string) (string, error) {
 // writeManifest hashes dir and writes the manifest into it, through a
 // temporary file and a rename so that a crash never leaves a torn one.
 func writeManifest(dir string, m *Manifest) error {
-	files, err := hashTree(dir)
+	files, stats, err := hashTree(dir)
 	if err != nil {
 		return fmt.Errorf("hash checkpoint files: %w", err)
 	}
 	m.ManifestVersion = manifestVersion
 	m.RtVersion = Version
 	m.Files = files
+	m.FileStats = stats
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -216,6 +257,7 @@ func (m *Manifest) Verify(dir string) error {
 func (m *Manifest) verify(dir string, known map[string]string) error {
 	names := make([]string, 0, len(m.Files))
 	var toHash []string
+	unchanged := map[string]string{}
 	for n := range m.Files {
 		// The manifest may come from anywhere (an imported archive):
 		// it must not make rt read files outside the image.
@@ -223,9 +265,16 @@ func (m *Manifest) verify(dir string, known map[string]string) error {
 			return fmt.Errorf("manifest in %s names a file outside the image: %q", dir, n)
 		}
 		names = append(names, n)
-		if _, ok := known[n]; !ok {
-			toHash = append(toHash, n)
+		if _, ok := known[n]; ok {
+			continue
 		}
+		if rec, ok := m.FileStats[n]; ok {
+			if now, ok := statOf(filepath.Join(dir, filepath.FromSlash(n))); ok && now == rec {
+				unchanged[n] = m.Files[n]
+				continue
+			}
+		}
+		toHash = append(toHash, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
@@ -234,7 +283,13 @@ func (m *Manifest) verify(dir string, known map[string]string) error {
 			return fmt.Errorf("checkpoint file %s is not a regular file (%s)", p, fi.Mode().Type())
 		}
 	}
-	sums, errs := hashFiles(dir, toHash)
+	sums, _, errs := hashFiles(dir, toHash)
+	for n, sum := range unchanged {
+		sums[n] = sum
+	}
+	if len(unchanged) > 0 {
+		logrus.Debugf("image %s: %d of %d files unchanged since the checkpoint (same inode, size, mtime, ctime): not re-read", dir, len(unchanged), len(names))
+	}
 	for n, sum := range known {
 		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(n))); err != nil {
 			errs[n] = err // removed since: report it as missing
