@@ -365,7 +365,7 @@ type importTarget struct {
 func importArchive(file string, t importTarget) error {
 	f, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("import %s: %w", file, unwrapPathError(err))
+		return fmt.Errorf("import %s: %w", file, UnwrapPathError(err))
 	}
 	defer f.Close()
 	dr, closeDR, err := decompressReader(bufio.NewReaderSize(f, 1<<20))

@@ -120,7 +120,7 @@ func networkLockBackend() string {
 
 func checkImage(path string, here HostInfo) *ImageCheck {
 	ic := &ImageCheck{Path: path}
-	if err := checkRestorable(path); err != nil {
+	if err := CheckRestorable(path); err != nil {
 		ic.Problems = append(ic.Problems, err.Error())
 		return ic
 	}

@@ -51,7 +51,7 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 	}
 	if opts.WorkDirectory != "" {
 		if err := os.MkdirAll(opts.WorkDirectory, 0o700); err != nil {
-			return fmt.Errorf("work path %s: %w", opts.WorkDirectory, unwrapPathError(err))
+			return fmt.Errorf("work path %s: %w", opts.WorkDirectory, UnwrapPathError(err))
 		}
 	}
 	if err := ValidateID(id); err != nil {
@@ -140,7 +140,7 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 			return fmt.Errorf("image path %s already holds a checkpoint: remove it or choose another --image-path", final)
 		}
 		if err := os.MkdirAll(final, 0o700); err != nil {
-			return fmt.Errorf("image path %s: %w", final, unwrapPathError(err))
+			return fmt.Errorf("image path %s: %w", final, UnwrapPathError(err))
 		}
 	}
 	logPath := filepath.Join(opts.ImagesDirectory, dumpLog)
@@ -264,7 +264,7 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string, sta
 	}
 	if opts.WorkDirectory != "" {
 		if err := os.MkdirAll(opts.WorkDirectory, 0o700); err != nil {
-			return -1, fmt.Errorf("work path %s: %w", opts.WorkDirectory, unwrapPathError(err))
+			return -1, fmt.Errorf("work path %s: %w", opts.WorkDirectory, UnwrapPathError(err))
 		}
 	}
 	cleanup, err := UseCriu(o.CriuPath)
@@ -314,7 +314,7 @@ func (o *Options) prepareRestore(req StartRequest, cr CROptions, known map[strin
 	if err != nil {
 		return cr, err
 	}
-	if err := checkRestorable(dir); err != nil {
+	if err := CheckRestorable(dir); err != nil {
 		return cr, err
 	}
 	m, err := ReadManifest(dir)
@@ -380,7 +380,7 @@ func (o *Options) importForRestore(req StartRequest, cr CROptions, file string) 
 		}
 		_, statErr := os.Stat(dir)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return cr, nil, fmt.Errorf("image path %s: %w", dir, unwrapPathError(err))
+			return cr, nil, fmt.Errorf("image path %s: %w", dir, UnwrapPathError(err))
 		}
 		undo = func() {
 			if os.IsNotExist(statErr) {

@@ -162,12 +162,13 @@ func restoreBlockers(img, here HostInfo) []string {
 		out = append(out, "CPU features missing on this host: "+strings.Join(missing, " "))
 	}
 	if img.CriuVersion > 0 && here.CriuVersion > 0 && img.CriuVersion/10000 > here.CriuVersion/10000 {
-		out = append(out, "images written by CRIU "+criuVersionString(img.CriuVersion)+", this host has CRIU "+criuVersionString(here.CriuVersion))
+		out = append(out, "images written by CRIU "+CriuVersionString(img.CriuVersion)+", this host has CRIU "+CriuVersionString(here.CriuVersion))
 	}
 	return out
 }
 
-func criuVersionString(v int) string {
+// CriuVersionString turns go-criu's version number (31701) into "3.17.1".
+func CriuVersionString(v int) string {
 	if v <= 0 {
 		return "unknown"
 	}
@@ -178,6 +179,3 @@ func criuVersionString(v int) string {
 	}
 	return s
 }
-
-// CriuVersionString turns go-criu's version number (31701) into "3.17.1".
-func CriuVersionString(v int) string { return criuVersionString(v) }

@@ -28,12 +28,12 @@ func HasCheckpoint(dir string) bool {
 	return false
 }
 
-// checkRestorable refuses, before anything is created, an image directory
+// CheckRestorable refuses, before anything is created, an image directory
 // that cannot be restored from.
-func checkRestorable(dir string) error {
+func CheckRestorable(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("image path %s: %w", dir, unwrapPathError(err))
+		return fmt.Errorf("image path %s: %w", dir, UnwrapPathError(err))
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("image path %s is not a directory", dir)
@@ -85,14 +85,14 @@ func newImageStage(final string) (*imageStage, error) {
 	}
 	parent := filepath.Dir(final)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return nil, fmt.Errorf("image path %s: %w", final, unwrapPathError(err))
+		return nil, fmt.Errorf("image path %s: %w", final, UnwrapPathError(err))
 	}
 	removeStaleStages(final)
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	dir := filepath.Join(parent, "."+filepath.Base(final)+stageInfix+hex.EncodeToString(rnd[:]))
 	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("image path %s: cannot create staging directory: %w", final, unwrapPathError(err))
+		return nil, fmt.Errorf("image path %s: cannot create staging directory: %w", final, UnwrapPathError(err))
 	}
 	lock, err := os.Open(dir)
 	if err == nil {
@@ -179,7 +179,3 @@ func (s *imageStage) discard(logName, logDest string) {
 	}
 	_ = os.RemoveAll(s.dir)
 }
-
-// CheckRestorable reports why dir does not hold a complete checkpoint
-// (nil if it does).
-func CheckRestorable(dir string) error { return checkRestorable(dir) }

@@ -82,14 +82,14 @@ func TestImageStageDiscardKeepsLog(t *testing.T) {
 
 func TestCheckRestorable(t *testing.T) {
 	dir := t.TempDir()
-	if err := checkRestorable(filepath.Join(dir, "nope")); err == nil {
+	if err := CheckRestorable(filepath.Join(dir, "nope")); err == nil {
 		t.Fatal("missing dir accepted")
 	}
-	if err := checkRestorable(dir); err == nil || !strings.Contains(err.Error(), inventoryFile) {
+	if err := CheckRestorable(dir); err == nil || !strings.Contains(err.Error(), inventoryFile) {
 		t.Fatalf("empty dir: %v", err)
 	}
 	writeFile(t, filepath.Join(dir, inventoryFile), "x")
-	if err := checkRestorable(dir); err != nil {
+	if err := CheckRestorable(dir); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -17,7 +17,7 @@ func (o *Options) List() ([]ContainerState, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("list containers in %s: %w", o.Root, unwrapPathError(err))
+		return nil, fmt.Errorf("list containers in %s: %w", o.Root, UnwrapPathError(err))
 	}
 	var out []ContainerState
 	for _, e := range entries {

@@ -46,14 +46,14 @@ func AbsRoot(root string) (string, error) {
 // checkpoint locations) and reports a failure naming the directory.
 func ensureRoot(root string) error {
 	if err := os.MkdirAll(root, 0o700); err != nil {
-		return fmt.Errorf("cannot create state root %s: %w", root, unwrapPathError(err))
+		return fmt.Errorf("cannot create state root %s: %w", root, UnwrapPathError(err))
 	}
 	return nil
 }
 
-// unwrapPathError drops the *os.PathError wrapper when the caller already
+// UnwrapPathError drops the *os.PathError wrapper when the caller already
 // names the path, so that messages do not repeat it.
-func unwrapPathError(err error) error {
+func UnwrapPathError(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

@@ -25,7 +25,7 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("JSON specification file %s not found", path)
 		}
-		return nil, fmt.Errorf("read %s: %w", path, unwrapPathError(err))
+		return nil, fmt.Errorf("read %s: %w", path, UnwrapPathError(err))
 	}
 	spec, err := ParseSpec(data)
 	if err != nil {

@@ -46,7 +46,7 @@ func (o *Options) StartContainer(req StartRequest) (int, error) {
 	// it as the container's bundle.
 	if req.Bundle != "" {
 		if err := os.Chdir(req.Bundle); err != nil {
-			return -1, fmt.Errorf("bundle %s: %w", req.Bundle, unwrapPathError(err))
+			return -1, fmt.Errorf("bundle %s: %w", req.Bundle, UnwrapPathError(err))
 		}
 	}
 	bundle, err := os.Getwd()

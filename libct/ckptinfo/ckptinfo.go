@@ -9,7 +9,6 @@ package ckptinfo
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,13 +52,13 @@ type MountInfo struct {
 	Source      string `json:"source"`
 }
 
-// InspectCheckpoint decodes the checkpoint at path with go-criu's crit:
+// Inspect decodes the checkpoint at path with go-criu's crit:
 // an image directory, or an archive written by checkpoint --export, whose
 // images are extracted to a private temporary directory first.
 func Inspect(path string) (*CheckpointInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", path, unwrapPathError(err))
+		return nil, fmt.Errorf("inspect %s: %w", path, libct.UnwrapPathError(err))
 	}
 	if fi.IsDir() {
 		return inspectImageDir(path)
@@ -242,14 +241,4 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// unwrapPathError drops the *PathError wrapper when the message already
-// names the path.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
