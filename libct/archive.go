@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -407,14 +408,15 @@ func importArchive(file string, t importTarget) error {
 			sawImages = true
 			rel := strings.TrimPrefix(name, archiveImagesDir+"/")
 			var r io.Reader = tr
-			h := sha256.New()
+			var h hash.Hash
 			if t.sums != nil && hdr.Typeflag == tar.TypeReg {
+				h = sha256.New()
 				r = io.TeeReader(tr, h)
 			}
 			if err := extractEntry(images, rel, hdr, r); err != nil {
 				return fmt.Errorf("import %s: %s: %w", file, hdr.Name, err)
 			}
-			if t.sums != nil && hdr.Typeflag == tar.TypeReg && !isSparse(hdr) {
+			if h != nil {
 				t.sums[path.Clean(rel)] = hex.EncodeToString(h.Sum(nil))
 			}
 		case t.rootfs == "":

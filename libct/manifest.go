@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 	"io"
 	"io/fs"
 	"os"
@@ -15,9 +13,11 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 // ManifestFile is written into every checkpoint rt takes, after every
@@ -71,9 +71,19 @@ type FileStat struct {
 	CtimeNs int64  `json:"ctimeNs"`
 }
 
+// statOf is path's FileStat, if path is a regular file.
 func statOf(path string) (FileStat, bool) {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return FileStat{}, false
+	}
+	return fileStat(fi)
+}
+
+// fileStat is the FileStat of an lstat result, if it is a regular file.
+func fileStat(fi os.FileInfo) (FileStat, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() {
 		return FileStat{}, false
 	}
 	return FileStat{
@@ -122,18 +132,16 @@ func hashTree(dir string) (map[string]string, map[string]FileStat, error) {
 // it was hashed.
 func hashFiles(dir string, names []string) (map[string]string, map[string]FileStat, map[string]error) {
 	type job struct {
-		name string
-		size int64
+		name   string
+		before FileStat // when the file was listed; ok: it was a regular file
+		ok     bool
 	}
 	jobs := make([]job, 0, len(names))
 	for _, n := range names {
-		var size int64
-		if fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(n))); err == nil {
-			size = fi.Size()
-		}
-		jobs = append(jobs, job{n, size})
+		before, ok := statOf(filepath.Join(dir, filepath.FromSlash(n)))
+		jobs = append(jobs, job{n, before, ok})
 	}
-	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].size > jobs[j].size })
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].before.Size > jobs[j].before.Size })
 	sums := make(map[string]string, len(names))
 	stats := make(map[string]FileStat, len(names))
 	errs := make(map[string]error)
@@ -146,7 +154,6 @@ func hashFiles(dir string, names []string) (map[string]string, map[string]FileSt
 			defer wg.Done()
 			for j := range next {
 				p := filepath.Join(dir, filepath.FromSlash(j.name))
-				before, okBefore := statOf(p)
 				sum, err := hashFile(p)
 				after, okAfter := statOf(p)
 				mu.Lock()
@@ -154,7 +161,7 @@ func hashFiles(dir string, names []string) (map[string]string, map[string]FileSt
 					errs[j.name] = err
 				} else {
 					sums[j.name] = sum
-					if okBefore && okAfter && before == after {
+					if j.ok && okAfter && j.before == after {
 						stats[j.name] = after
 					}
 				}
@@ -256,8 +263,6 @@ func (m *Manifest) Verify(dir string) error {
 // an import wrote them); only the others are read.
 func (m *Manifest) verify(dir string, known map[string]string) error {
 	names := make([]string, 0, len(m.Files))
-	var toHash []string
-	unchanged := map[string]string{}
 	for n := range m.Files {
 		// The manifest may come from anywhere (an imported archive):
 		// it must not make rt read files outside the image.
@@ -265,37 +270,47 @@ func (m *Manifest) verify(dir string, known map[string]string) error {
 			return fmt.Errorf("manifest in %s names a file outside the image: %q", dir, n)
 		}
 		names = append(names, n)
-		if _, ok := known[n]; ok {
+	}
+	sort.Strings(names)
+	// One lstat per file decides: missing (reported below, in path
+	// order), not a regular file (refused now), summed by the import,
+	// unchanged since the checkpoint, or to be hashed.
+	sums := make(map[string]string, len(names))
+	errs := make(map[string]error)
+	var toHash []string
+	unchanged := 0
+	for _, n := range names {
+		p := filepath.Join(dir, filepath.FromSlash(n))
+		fi, err := os.Lstat(p)
+		if err != nil {
+			errs[n] = err
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("checkpoint file %s is not a regular file (%s)", p, fi.Mode().Type())
+		}
+		if sum, ok := known[n]; ok {
+			sums[n] = sum
 			continue
 		}
 		if rec, ok := m.FileStats[n]; ok {
-			if now, ok := statOf(filepath.Join(dir, filepath.FromSlash(n))); ok && now == rec {
-				unchanged[n] = m.Files[n]
+			if now, ok := fileStat(fi); ok && now == rec {
+				sums[n] = m.Files[n]
+				unchanged++
 				continue
 			}
 		}
 		toHash = append(toHash, n)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := filepath.Join(dir, filepath.FromSlash(n))
-		if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
-			return fmt.Errorf("checkpoint file %s is not a regular file (%s)", p, fi.Mode().Type())
-		}
+	if unchanged > 0 {
+		logrus.Debugf("image %s: %d of %d files unchanged since the checkpoint (same inode, size, mtime, ctime): not re-read", dir, unchanged, len(names))
 	}
-	sums, _, errs := hashFiles(dir, toHash)
-	for n, sum := range unchanged {
+	hashed, _, hashErrs := hashFiles(dir, toHash)
+	for n, sum := range hashed {
 		sums[n] = sum
 	}
-	if len(unchanged) > 0 {
-		logrus.Debugf("image %s: %d of %d files unchanged since the checkpoint (same inode, size, mtime, ctime): not re-read", dir, len(unchanged), len(names))
-	}
-	for n, sum := range known {
-		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(n))); err != nil {
-			errs[n] = err // removed since: report it as missing
-			continue
-		}
-		sums[n] = sum
+	for n, err := range hashErrs {
+		errs[n] = err
 	}
 	for _, n := range names { // report the first problem in path order
 		path := filepath.Join(dir, filepath.FromSlash(n))
