@@ -39,32 +39,6 @@ filter=()
 bats --tap "${filter[@]}" "${files[@]}" </dev/null 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
-planned=0
-passed=0
-failed=0
-skipped=0
-while IFS= read -r line; do
-	case "$line" in
-	1..*) planned=$((planned + ${line#1..})) ;;
-	"not ok "*) failed=$((failed + 1)) ;;
-	"ok "*)
-		if [[ "$line" =~ ^ok\ [0-9]+.*\ \#\ [sS][kK][iI][pP] ]]; then
-			skipped=$((skipped + 1))
-		else
-			passed=$((passed + 1))
-		fi
-		;;
-	esac
-done <"$log"
-
-reported=$((passed + failed + skipped))
-if [ "$reported" -lt "$planned" ]; then
-	echo "# $((planned - reported)) planned test(s) never reported: counted as failed"
-	failed=$((failed + planned - reported))
-fi
-if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	echo "# bats exited with status $rc"
-	failed=1
-fi
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+# shellcheck source=../lib/tap.bash
+. "$here/../lib/tap.bash"
+tap_summary "$log" "$rc"

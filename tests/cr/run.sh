@@ -24,29 +24,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 REPO=$(pwd -P)
 
-# summarize LOG STATUS: count TAP results in LOG; the producer exited with
-# STATUS.  Missing results (fewer than the plan) and a non-zero STATUS with no
-# failed test are failures too.
-summarize() {
-	local log=$1 rc=$2 plan pass fail skip ran
-	plan=$(grep -m1 -E '^1\.\.[0-9]+$' "$log" | cut -d. -f3)
-	pass=$(grep -E '^ok [0-9]+' "$log" | grep -vcE ' # skip( |$|\()')
-	skip=$(grep -E '^ok [0-9]+' "$log" | grep -cE ' # skip( |$|\()')
-	fail=$(grep -cE '^not ok [0-9]+' "$log")
-	ran=$((pass + skip + fail))
-	if [ -z "$plan" ]; then
-		echo "not ok - the suite produced no TAP plan (exit status $rc)"
-		fail=$((fail + 1))
-	elif [ "$ran" -lt "$plan" ]; then
-		echo "not ok - only $ran of $plan tests reported a result (exit status $rc)"
-		fail=$((fail + plan - ran))
-	elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
-		echo "not ok - the suite exited with status $rc"
-		fail=1
-	fi
-	echo "$pass passed, $fail failed, $skip skipped"
-	[ "$fail" -eq 0 ]
-}
+# shellcheck source=../lib/tap.bash
+. tests/lib/tap.bash
 
 # run_bats FILES...: runs where CRIU works (here, or inside the lane).
 run_bats() {
@@ -163,4 +142,4 @@ else
 	esac
 fi
 echo "# took $(($(date +%s) - START))s"
-summarize "$LOG" "$rc"
+tap_summary "$LOG" "$rc"
