@@ -186,6 +186,15 @@ dk_run() {
 	dk run -d --runtime rt --network none --label "$ENG_CR_LABEL" --name "$name" "${flags[@]}" busybox:local "$@"
 }
 
+# dk_start_counter NAME: docker run -d of the counter (COUNTER_OUT) as NAME;
+# sets DK_ID to its full ID and waits for 5 lines in its log.
+dk_start_counter() {
+	local out
+	out=$(dk_run "$1" -- sh -c "$COUNTER_OUT" 2>&1) || fail "docker run: $out"
+	DK_ID=${out##*$'\n'}
+	wait_lines "$(dk_log "$DK_ID")" 5
+}
+
 # dk_names NAME...: the containers this test makes; teardown removes them
 # with one client call (each costs seconds under TCG).
 dk_names() {

@@ -38,10 +38,8 @@ teardown() {
 @test "docker: checkpoint create, checkpoint ls, checkpoint rm" {
 	local name=cr-ls-$SFX id dir
 	dk_names "$name"
-	run dk_run "$name" -- sh -c "$COUNTER_OUT"
-	[ "$status" -eq 0 ] || fail "docker run: $output"
-	id=${lines[-1]}
-	wait_lines "$(dk_log "$id")" 5
+	dk_start_counter "$name"
+	id=$DK_ID
 
 	run dk checkpoint create "$name" cp1
 	[ "$status" -eq 0 ] || fail "docker checkpoint create: $output"
@@ -76,11 +74,8 @@ teardown() {
 @test "docker: start --checkpoint resumes the counter" {
 	local name=cr-start-$SFX id log tok base pre
 	dk_names "$name"
-	run dk_run "$name" -- sh -c "$COUNTER_OUT"
-	[ "$status" -eq 0 ] || fail "docker run: $output"
-	id=${lines[-1]}
-	log=$(dk_log "$id")
-	wait_lines "$log" 5
+	dk_start_counter "$name"
+	id=$DK_ID log=$(dk_log "$DK_ID")
 
 	run dk checkpoint create "$name" cp2
 	[ "$status" -eq 0 ] || fail "docker checkpoint create: $output"
@@ -103,11 +98,8 @@ teardown() {
 @test "docker: checkpoint create --leave-running, then start --checkpoint goes back to that point" {
 	local name=cr-leave-$SFX id log tok before after pre killed_at
 	dk_names "$name"
-	run dk_run "$name" -- sh -c "$COUNTER_OUT"
-	[ "$status" -eq 0 ] || fail "docker run: $output"
-	id=${lines[-1]}
-	log=$(dk_log "$id")
-	wait_lines "$log" 5
+	dk_start_counter "$name"
+	id=$DK_ID log=$(dk_log "$DK_ID")
 	tok=$TOK before=$N
 
 	run dk checkpoint create --leave-running "$name" cp3
@@ -142,11 +134,8 @@ teardown() {
 @test "docker: checkpoint create --checkpoint-dir puts the images in DIR/NAME" {
 	local name=cr-dir-$SFX id log tok base pre cpd=$TEST_DIR/cpd
 	dk_names "$name"
-	run dk_run "$name" -- sh -c "$COUNTER_OUT"
-	[ "$status" -eq 0 ] || fail "docker run: $output"
-	id=${lines[-1]}
-	log=$(dk_log "$id")
-	wait_lines "$log" 5
+	dk_start_counter "$name"
+	id=$DK_ID log=$(dk_log "$DK_ID")
 
 	run dk checkpoint create --checkpoint-dir "$cpd" "$name" cp4
 	[ "$status" -eq 0 ] || fail "docker checkpoint create --checkpoint-dir: $output"
@@ -177,10 +166,8 @@ teardown() {
 @test "docker: restore a checkpoint into a new container" {
 	local src=cr-src-$SFX dst=cr-dst-$SFX bad=cr-bad-$SFX sid did bid tok base pid
 	dk_names "$src" "$dst" "$bad"
-	run dk_run "$src" -- sh -c "$COUNTER_OUT"
-	[ "$status" -eq 0 ] || fail "docker run: $output"
-	sid=${lines[-1]}
-	wait_lines "$(dk_log "$sid")" 5
+	dk_start_counter "$src"
+	sid=$DK_ID
 	run dk checkpoint create "$src" mig
 	[ "$status" -eq 0 ] || fail "docker checkpoint create: $output"
 	dk_wait_state "$src" exited
