@@ -16,7 +16,7 @@
 #             restore      FORKING RESTORE PAGES_RESTORED - (us, CRIU's stats-restore;
 #                          docker: seconds in `rt restore`, in all rt calls, number of rt calls)
 #   rt        hash         files -                rt's manifest hash of the image dir, re-done (benchtool hashtree; first rep)
-#   rt        sha256sum    -                      coreutils sha256sum over the same files (first rep only)
+#   rt        sha256       files -                the same with sha256, as version 1 manifests did (first rep only)
 #   rt|rt-export phases    PRE DUMP HASH POST     seconds of the checkpoint before libcontainer's Checkpoint,
 #                          in it (CRIU), hashing for the manifest, after (publish, export, destroy)
 #   rt-export archive      -                      BYTES = the --export archive
@@ -179,8 +179,7 @@ m_oci() {
 		if [ "$r" = 1 ]; then
 			local h
 			h=$("$BT" hashtree "$img") && set -- $h && row "$s" "$r" rt hash "$1" "$2" "$3" - - -
-			timed sh -c "cd '$img' && ls | grep -v -e '\.log\$' -e '^rt-manifest.json\$' | xargs sha256sum >/dev/null"
-			row "$s" "$r" rt sha256sum "$TIMED" "$(bytes_of "$img")" - - - -
+			h=$("$BT" hashtree sha256 "$img") && set -- $h && row "$s" "$r" rt sha256 "$1" "$2" "$3" - - -
 		fi
 	fi
 	rm -f "$b"/rootfs/ready*

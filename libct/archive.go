@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -344,6 +343,10 @@ func volumeKey(dest string) string {
 	return strings.ReplaceAll(k, "/", "_")
 }
 
+// importDigest is the algorithm an import sums image files with: that of
+// the manifests rt writes.
+const importDigest = DigestXXH64
+
 // importTarget says where an archive's parts go.
 type importTarget struct {
 	imageDir string
@@ -352,9 +355,11 @@ type importTarget struct {
 	// beforeRootfs runs once the images are in imageDir and before the
 	// target rootfs is touched: the checks that can refuse the restore.
 	beforeRootfs func() error
-	// sums, if not nil, receives the sha256 of every regular image file
-	// as it streams out of the archive, so that the restore's integrity
-	// check need not read the images a second time.
+	// sums, if not nil, receives the importDigest of every regular image
+	// file as it streams out of the archive, so that the restore's
+	// integrity check need not read the images a second time. (The
+	// manifest comes last in the archive: its algorithm is not known yet.
+	// An archive of a sha256 manifest is read again by the check.)
 	sums map[string]string
 }
 
@@ -410,7 +415,7 @@ func importArchive(file string, t importTarget) error {
 			var r io.Reader = tr
 			var h hash.Hash
 			if t.sums != nil && hdr.Typeflag == tar.TypeReg {
-				h = sha256.New()
+				h, _ = newDigest(importDigest)
 				r = io.TeeReader(tr, h)
 			}
 			if err := extractEntry(images, rel, hdr, r); err != nil {

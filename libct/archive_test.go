@@ -49,7 +49,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 					// the sums streamed in are the manifest's
 					for n, want := range got.Files {
 						if sums[n] != want {
-							t.Fatalf("streamed sha256 of %s: %q, manifest %q", n, sums[n], want)
+							t.Fatalf("streamed digest of %s: %q, manifest %q", n, sums[n], want)
 						}
 					}
 					if _, err := os.Stat(filepath.Join(newRootfs, "tmp")); err == nil {

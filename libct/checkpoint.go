@@ -307,8 +307,8 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string, sta
 // compatible host, and the target bundle matches the checkpointed one. It
 // returns the options completed by those the checkpoint recorded.
 //
-// known holds sha256 sums already computed for files of the image (by an
-// import, as they streamed in); the others are read and hashed.
+// known holds importDigest sums already computed for files of the image
+// (by an import, as they streamed in); the others are read and hashed.
 func (o *Options) prepareRestore(req StartRequest, cr CROptions, known map[string]string) (CROptions, error) {
 	dir, err := cr.ImageDir()
 	if err != nil {
@@ -338,7 +338,7 @@ func (o *Options) prepareRestore(req StartRequest, cr CROptions, known map[strin
 	if m.Kind == KindPreDump {
 		return cr, fmt.Errorf("image path %s holds a pre-dump: restore from the dump that names it with --parent-path", dir)
 	}
-	if err := m.verify(dir, known); err != nil {
+	if err := m.verify(dir, known, importDigest); err != nil {
 		return cr, err
 	}
 	if b := restoreBlockers(m.Host, CurrentHost(o.CriuPath)); len(b) > 0 {

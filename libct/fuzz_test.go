@@ -54,6 +54,7 @@ func FuzzUpdateResources(f *testing.F) {
 
 func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"manifestVersion":1,"kind":"dump","containerID":"c","files":{"inventory.img":"00"}}`))
+	f.Add([]byte(`{"manifestVersion":2,"kind":"dump","digest":"xxh64","files":{"pages-1.img":"0123456789abcdef"}}`))
 	f.Add([]byte(`{"manifestVersion":1,"kind":"pre-dump","files":{"a/b.img":"ff"},"options":{"tcpEstablished":true}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(data)

@@ -1,12 +1,9 @@
 package libct
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,8 +22,9 @@ import (
 const ManifestFile = "rt-manifest.json"
 
 // manifestVersion changes when a reader of an older layout would
-// misunderstand a newer one.
-const manifestVersion = 1
+// misunderstand a newer one. Version 2 added Digest (version 1 manifests
+// hold sha256 sums).
+const manifestVersion = 2
 
 // Kinds of checkpoint.
 const (
@@ -49,8 +47,12 @@ type Manifest struct {
 	// Spec is the source bundle's config.json, to compare with the bundle
 	// a restore targets.
 	Spec *specs.Spec `json:"spec,omitempty"`
+	// Digest is the algorithm of Files' sums: DigestXXH64 in the
+	// manifests rt writes; empty in version 1 manifests, which used
+	// sha256.
+	Digest string `json:"digest,omitempty"`
 	// Files maps each file of the image directory (slash-separated
-	// relative path) to its sha256, hex.
+	// relative path) to its digest, hex.
 	Files map[string]string `json:"files"`
 	// FileStats records, for the files of Files, the inode and times they
 	// had when hashed. A restore on the same file system skips reading a
@@ -95,10 +97,18 @@ func fileStat(fi os.FileInfo) (FileStat, bool) {
 // Version is rt's version, recorded in manifests; set by package main.
 var Version = "unknown"
 
-// hashTree returns the sha256 of every regular file under dir, skipping
+// digestAlg is the algorithm of m.Files.
+func (m *Manifest) digestAlg() string {
+	if m.Digest == "" {
+		return DigestSHA256
+	}
+	return m.Digest
+}
+
+// hashTree returns the digest of every regular file under dir, skipping
 // CRIU logs (restore writes restore.log next to the images) and the
 // manifest itself.
-func hashTree(dir string) (map[string]string, map[string]FileStat, error) {
+func hashTree(dir, alg string) (map[string]string, map[string]FileStat, error) {
 	var names []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -114,7 +124,7 @@ func hashTree(dir string) (map[string]string, map[string]FileStat, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sums, stats, errs := hashFiles(dir, names)
+	sums, stats, errs := hashFiles(dir, names, alg)
 	for _, n := range names { // the first error in path order
 		if errs[n] != nil {
 			return nil, nil, errs[n]
@@ -123,14 +133,14 @@ func hashTree(dir string) (map[string]string, map[string]FileStat, error) {
 	return sums, stats, nil
 }
 
-// hashFiles computes the sha256 of the files names (slash-separated, relative
+// hashFiles computes the digest of the files names (slash-separated, relative
 // to dir) on as many CPUs as Go may use, the biggest files first: hashing is
 // what a checkpoint and a restore add to CRIU's own time, and a checkpoint
 // has one pages image per process.
 //
 // It also returns each file's FileStat, when the file did not change while
 // it was hashed.
-func hashFiles(dir string, names []string) (map[string]string, map[string]FileStat, map[string]error) {
+func hashFiles(dir string, names []string, alg string) (map[string]string, map[string]FileStat, map[string]error) {
 	type job struct {
 		name   string
 		before FileStat // when the file was listed; ok: it was a regular file
@@ -154,7 +164,7 @@ func hashFiles(dir string, names []string) (map[string]string, map[string]FileSt
 			defer wg.Done()
 			for j := range next {
 				p := filepath.Join(dir, filepath.FromSlash(j.name))
-				sum, err := hashFile(p)
+				sum, err := hashFile(p, alg)
 				after, okAfter := statOf(p)
 				mu.Lock()
 				if err != nil {
@@ -185,28 +195,16 @@ func skipInManifest(rel string) bool {
 	return false
 }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // writeManifest hashes dir and writes the manifest into it, through a
 // temporary file and a rename so that a crash never leaves a torn one.
 func writeManifest(dir string, m *Manifest) error {
-	files, stats, err := hashTree(dir)
+	files, stats, err := hashTree(dir, DigestXXH64)
 	if err != nil {
 		return fmt.Errorf("hash checkpoint files: %w", err)
 	}
 	m.ManifestVersion = manifestVersion
 	m.RtVersion = Version
+	m.Digest = DigestXXH64
 	m.Files = files
 	m.FileStats = stats
 	data, err := json.MarshalIndent(m, "", "  ")
@@ -242,6 +240,14 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if m.ManifestVersion < 1 || m.ManifestVersion > manifestVersion {
 		return nil, fmt.Errorf("manifest %s: version %d is not supported (this rt reads 1..%d)", ManifestFile, m.ManifestVersion, manifestVersion)
 	}
+	switch {
+	case m.ManifestVersion == 1 && m.Digest != "":
+		return nil, fmt.Errorf("manifest %s: version 1 has no digest field, found %q", ManifestFile, m.Digest)
+	case m.ManifestVersion >= 2:
+		if _, err := newDigest(m.Digest); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", ManifestFile, err)
+		}
+	}
 	if m.Kind != KindDump && m.Kind != KindPreDump {
 		return nil, fmt.Errorf("manifest %s: unknown kind %q", ManifestFile, m.Kind)
 	}
@@ -253,15 +259,20 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	return &m, nil
 }
 
-// Verify checks every file the manifest lists against its sha256 and
+// Verify checks every file the manifest lists against its digest and
 // reports the first mismatch, missing file, or unexpected image file.
 func (m *Manifest) Verify(dir string) error {
-	return m.verify(dir, nil)
+	return m.verify(dir, nil, "")
 }
 
 // verify is Verify with sums already known for some files (computed while
-// an import wrote them); only the others are read.
-func (m *Manifest) verify(dir string, known map[string]string) error {
+// an import wrote them, with the algorithm knownAlg); only the others are
+// read. Known sums of another algorithm than the manifest's are ignored.
+func (m *Manifest) verify(dir string, known map[string]string, knownAlg string) error {
+	alg := m.digestAlg()
+	if knownAlg != alg {
+		known = nil
+	}
 	names := make([]string, 0, len(m.Files))
 	for n := range m.Files {
 		// The manifest may come from anywhere (an imported archive):
@@ -305,7 +316,7 @@ func (m *Manifest) verify(dir string, known map[string]string) error {
 	if unchanged > 0 {
 		logrus.Debugf("image %s: %d of %d files unchanged since the checkpoint (same inode, size, mtime, ctime): not re-read", dir, unchanged, len(names))
 	}
-	hashed, _, hashErrs := hashFiles(dir, toHash)
+	hashed, _, hashErrs := hashFiles(dir, toHash, alg)
 	for n, sum := range hashed {
 		sums[n] = sum
 	}
@@ -322,7 +333,7 @@ func (m *Manifest) verify(dir string, known map[string]string) error {
 			return fmt.Errorf("checkpoint file %s: %w", path, err)
 		}
 		if sum != m.Files[n] {
-			return fmt.Errorf("checkpoint file %s is corrupted: sha256 %s, manifest says %s", path, sum, m.Files[n])
+			return fmt.Errorf("checkpoint file %s is corrupted: %s %s, manifest says %s", path, alg, sum, m.Files[n])
 		}
 	}
 	// An .img the manifest does not know would be read by CRIU too.

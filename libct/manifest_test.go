@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -80,6 +81,9 @@ func TestParseManifestRejects(t *testing.T) {
 		`{"manifestVersion": 1, "kind": "dump", "files": {"../../etc/passwd": "00"}}`,
 		`{"manifestVersion": 1, "kind": "dump", "files": {"/abs": "00"}}`,
 		`{"manifestVersion": 1,`,
+		`{"manifestVersion": 2, "kind": "dump", "files": {}}`,
+		`{"manifestVersion": 2, "kind": "dump", "digest": "md5", "files": {}}`,
+		`{"manifestVersion": 1, "kind": "dump", "digest": "xxh64", "files": {}}`,
 	} {
 		if _, err := ParseManifest([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)
@@ -183,7 +187,7 @@ func TestRestoreBlockers(t *testing.T) {
 	}
 }
 
-// Many files hashed concurrently: the sums match sha256sum's, and Verify
+// Many files hashed concurrently: the sums are XXH64's, and Verify
 // names the first damaged, missing or unknown file in path order.
 func TestManifestVerifyManyFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -199,9 +203,11 @@ func TestManifestVerifyManyFiles(t *testing.T) {
 	if len(m.Files) != 40 {
 		t.Fatalf("%d files in the manifest, want 40", len(m.Files))
 	}
-	want := sha256.Sum256([]byte(strings.Repeat("7-", 8000)))
-	if got := m.Files["pages-07.img"]; got != hex.EncodeToString(want[:]) {
-		t.Fatalf("pages-07.img: sha256 %s, want %x", got, want)
+	if m.Digest != DigestXXH64 || m.ManifestVersion != 2 {
+		t.Fatalf("manifest version %d digest %q, want 2 and %s", m.ManifestVersion, m.Digest, DigestXXH64)
+	}
+	if got, want := m.Files["pages-07.img"], fmt.Sprintf("%016x", xxhash.Sum64String(strings.Repeat("7-", 8000))); got != want {
+		t.Fatalf("pages-07.img: xxh64 %s, want %s", got, want)
 	}
 	if err := m.Verify(dir); err != nil {
 		t.Fatal(err)
@@ -230,15 +236,20 @@ func TestManifestVerifyKnownAndHostile(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := map[string]string{"pages-1.img": m.Files["pages-1.img"]}
-	if err := m.verify(dir, known); err != nil {
+	if err := m.verify(dir, known, DigestXXH64); err != nil {
 		t.Fatal(err)
 	}
 	// a wrong known sum is caught: it is what was streamed in
-	if err := m.verify(dir, map[string]string{"pages-1.img": "00"}); err == nil || !strings.Contains(err.Error(), "pages-1.img is corrupted") {
+	wrong := map[string]string{"pages-1.img": "00"}
+	if err := m.verify(dir, wrong, DigestXXH64); err == nil || !strings.Contains(err.Error(), "pages-1.img is corrupted") {
 		t.Fatalf("wrong streamed sum: %v", err)
 	}
+	// sums of another algorithm than the manifest's are not used
+	if err := m.verify(dir, wrong, DigestSHA256); err != nil {
+		t.Fatalf("sums of another algorithm were used: %v", err)
+	}
 	os.Remove(filepath.Join(dir, "pages-1.img"))
-	if err := m.verify(dir, known); err == nil || !strings.Contains(err.Error(), "pages-1.img is missing") {
+	if err := m.verify(dir, known, DigestXXH64); err == nil || !strings.Contains(err.Error(), "pages-1.img is missing") {
 		t.Fatalf("removed after import: %v", err)
 	}
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "pages-1.img")); err != nil {
@@ -269,7 +280,7 @@ func TestVerifySkipsUnchangedFiles(t *testing.T) {
 	// Lie in the manifest's sum: a verify that trusts the stat passes,
 	// which shows the unchanged file was not read.
 	good := m.Files["pages-1.img"]
-	m.Files["pages-1.img"] = strings.Repeat("0", 64)
+	m.Files["pages-1.img"] = strings.Repeat("0", 16)
 	if err := m.Verify(dir); err != nil {
 		t.Fatalf("unchanged file was re-read: %v", err)
 	}
@@ -290,5 +301,28 @@ func TestVerifySkipsUnchangedFiles(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("p", 4096))
 	if err := m.Verify(dir); err != nil {
 		t.Fatalf("restored content: %v", err)
+	}
+}
+
+// A version 1 manifest (rt before XXH64) holds sha256 sums: it is still
+// read and verified, and a damaged file is still caught.
+func TestManifestVersion1SHA256(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("p", 4096))
+	sum := sha256.Sum256([]byte(strings.Repeat("p", 4096)))
+	data := fmt.Sprintf(`{"manifestVersion": 1, "kind": "dump", "files": {"pages-1.img": %q}}`, hex.EncodeToString(sum[:]))
+	m, err := ParseManifest([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.digestAlg() != DigestSHA256 {
+		t.Fatalf("version 1 digest %q", m.digestAlg())
+	}
+	if err := m.Verify(dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("q", 4096))
+	if err := m.Verify(dir); err == nil || !strings.Contains(err.Error(), "pages-1.img is corrupted: sha256") {
+		t.Fatalf("damaged file under a sha256 manifest: %v", err)
 	}
 }

@@ -4,7 +4,7 @@
 //
 //	benchtool memhog SIZE_MIB READYFILE     touch SIZE MiB, create READYFILE, sleep
 //	benchtool copylimit SIZE_MIB FILE       memory -> FILE and FILE -> fresh memory speed
-//	benchtool hashtree DIR                  sha256 of an image dir, as rt's manifest does
+//	benchtool hashtree [ALG] DIR            xxh64 (or sha256) of an image dir, as rt's manifest does
 //	benchtool lifecycle [flags]             create/start/wait/delete timings (see -h)
 //	benchtool report [flags]                markdown tables + gnuplot data from raw results
 //	benchtool execstat N CMD [ARGS...]       median wall, CPU and page faults of N runs

@@ -506,16 +506,16 @@ func reportCR(w io.Writer, dir string) error {
 	}
 	fmt.Fprintln(w)
 
-	header("rt's manifest: sha256 of every image file (benchtool hashtree = rt's code and Go toolchain, redone after the dump), s (median) and share of `rt checkpoint`:")
-	fmt.Fprintf(w, "| manifest hash (Go sha256) | ")
+	header("rt's manifest: digest of every image file (benchtool hashtree = rt's code and Go toolchain, one CPU, redone after the dump), s (median) and share of `rt checkpoint`:")
+	fmt.Fprintf(w, "| manifest hash (XXH64) | ")
 	for _, s := range sizes {
 		h, c := median(get(s, "rt", "hash").wall), wallMed(s, "rt", "dump")
 		fmt.Fprintf(w, "%s s = %.0f%% of rt checkpoint, %s MiB/s | ", sec(h), 100*h/c, mibs(median(get(s, "rt", "hash").bytes)/float64(mib), h))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "| coreutils `sha256sum`, same files | ")
+	fmt.Fprintf(w, "| sha256 (version 1 manifests), same files | ")
 	for _, s := range sizes {
-		a := get(s, "rt", "sha256sum")
+		a := get(s, "rt", "sha256")
 		fmt.Fprintf(w, "%s s, %s MiB/s | ", sec(median(a.wall)), mibs(median(a.bytes)/float64(mib), median(a.wall)))
 	}
 	fmt.Fprintln(w)
