@@ -12,7 +12,8 @@
 #                              manifest written), the end
 #   TOOL-debug-OP-SIZE.json    the raw debug log
 #   perf-rt-OP-SIZE.txt        perf record -e cpu-clock -g: CPU by command and
-#                              by symbol (if perf works in the guest)
+#                              by symbol (if perf works in the guest); OP is
+#                              checkpoint, restore, checkpoint-export, restore-import
 #
 # strace cannot be used: CRIU ptraces (its kerndat probe and the dumpee) and
 # fails with EPERM under strace -f.
@@ -101,31 +102,36 @@ for s in $SIZES; do
 		rm -rf "$img"
 	done
 
-	# perf: CPU profile of rt checkpoint and restore.
+	# perf: CPU profile of rt checkpoint and restore, then of the same
+	# with --export / --import.
 	if command -v perf >/dev/null && perf record -q -e cpu-clock -o "$W/perf.test" true >/dev/null 2>&1; then
 		root=$W/root-prof-rt img=$W/img-prof-perf id=perf-rt-$s
 		b=$(bundle rt "$s")
-		rm -rf "$img"
-		if "$BIN/rt" --root "$root" run -d -b "$b" "$id" </dev/null >/dev/null 2>&1 && wait_file "$b/rootfs/ready"; then
-			for op in checkpoint restore; do
-				if [ $op = checkpoint ]; then
-					cmd=("$BIN/rt" --root "$root" checkpoint --image-path "$img" "$id")
-				else
-					cmd=("$BIN/rt" --root "$root" restore -d --image-path "$img" -b "$b" "$id")
-				fi
-				say "profile: perf rt $op ${s} MiB"
-				perf record -q -e cpu-clock -F 250 -g -o "$W/perf.data" -- "${cmd[@]}" </dev/null >/dev/null 2>"$W/err" ||
-					{ cat "$W/err" >&2; break; }
-				{
-					echo "# perf record -e cpu-clock -g -- rt $op (${s} MiB): samples by command, then by command+symbol (self)"
-					perf report -i "$W/perf.data" --stdio --no-children --sort comm -g none 2>/dev/null | grep -v '^$' | head -n 25
-					perf report -i "$W/perf.data" --stdio --no-children --sort comm,dso,symbol -g none 2>/dev/null |
-						grep -v '^$' | tr -s " " | head -n 50
-				} >"$P/perf-rt-$op-$s.txt"
-			done
-			"$BIN/rt" --root "$root" delete -f "$id" >/dev/null 2>&1
-		fi
-		rm -rf "$img" "$W/perf.data"
+		for op in checkpoint restore checkpoint-export restore-import; do
+			case $op in
+			checkpoint | checkpoint-export)
+				rm -rf "$img" "$W/perf.tar.zst"
+				"$BIN/rt" --root "$root" run -d -b "$b" "$id" </dev/null >/dev/null 2>&1 && wait_file "$b/rootfs/ready" ||
+					{ say "profile: perf: the memhog did not start"; break; }
+				cmd=("$BIN/rt" --root "$root" checkpoint --image-path "$img" "$id")
+				[ $op = checkpoint ] || cmd+=(--export "$W/perf.tar.zst")
+				;;
+			restore) cmd=("$BIN/rt" --root "$root" restore -d --image-path "$img" -b "$b" "$id") ;;
+			restore-import) cmd=("$BIN/rt" --root "$root" restore -d --import "$W/perf.tar.zst" -b "$b" "$id") ;;
+			esac
+			say "profile: perf rt $op ${s} MiB"
+			perf record -q -e cpu-clock -F 250 -g -o "$W/perf.data" -- "${cmd[@]}" </dev/null >/dev/null 2>"$W/err" ||
+				{ cat "$W/err" >&2; break; }
+			{
+				echo "# perf record -e cpu-clock -g -- rt $op (${s} MiB): samples by command, then by command+symbol (self)"
+				perf report -i "$W/perf.data" --stdio --no-children --sort comm -g none 2>/dev/null | grep -v '^$' | head -n 25
+				perf report -i "$W/perf.data" --stdio --no-children --sort comm,dso,symbol -g none 2>/dev/null |
+					grep -v '^$' | tr -s " " | head -n 50
+			} >"$P/perf-rt-$op-$s.txt"
+			case $op in restore | restore-import) "$BIN/rt" --root "$root" delete -f "$id" >/dev/null 2>&1 ;; esac
+		done
+		"$BIN/rt" --root "$root" delete -f "$id" >/dev/null 2>&1
+		rm -rf "$img" "$W/perf.data" "$W/perf.tar.zst"
 	else
 		say "profile: perf record does not work here; skipped"
 	fi

@@ -246,7 +246,7 @@ func addEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 		return err
 	}
 	defer f.Close()
-	_, err = io.Copy(tw, f)
+	_, err = copyLarge(tw, f)
 	return err
 }
 
@@ -297,7 +297,7 @@ func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string) error {
 	if err := tw.WriteHeader(&tar.Header{Name: archiveRootfsDiff, Mode: 0o600, Size: size, ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
 		return err
 	}
-	if _, err := io.Copy(tw, f); err != nil {
+	if _, err := copyLarge(tw, f); err != nil {
 		return err
 	}
 	if len(deleted) > 0 {
@@ -542,7 +542,7 @@ func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) erro
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(f, r)
+		_, err = copyLarge(f, r)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

@@ -148,10 +148,17 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 		logPath = filepath.Join(opts.WorkDirectory, dumpLog)
 	}
 
+	var hasher *dumpHasher
+	if staged {
+		hasher = startDumpHasher(opts.ImagesDirectory, DigestXXH64)
+	}
 	unmark := markCheckpoint(c, stateDir, before)
 	err := c.Checkpoint(opts)
 	unmark()
 	if err != nil {
+		if hasher != nil {
+			hasher.abandon()
+		}
 		report := ReadCriuLog(logPath)
 		if staged {
 			keep := ""
@@ -169,7 +176,9 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 		m.Host.CriuVersion = criuVersion("") // criu from PATH: UseCriu put --criu there
 	}
 	if staged {
-		err := writeManifest(stage.dir, m)
+		sums, stats := hasher.finish()
+		logrus.Debugf("checkpoint %s: %d pages images (%d MiB) digested while CRIU wrote them", id, len(sums), hasher.read.Load()>>20)
+		err := writeManifest(stage.dir, m, sums, stats)
 		if err == nil {
 			err = stage.publish()
 		}
@@ -186,7 +195,7 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 			kept := stage.keep()
 			return fmt.Errorf("checkpoint %s: CRIU's dump succeeded but rt could not publish it at %s: %w; the images are kept in %s (restore with --image-path %s)", id, final, err, kept, kept)
 		}
-	} else if err := writeManifest(final, m); err != nil {
+	} else if err := writeManifest(final, m, nil, nil); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", id, err)
 	}
 	var exportErr error

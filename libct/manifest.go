@@ -107,9 +107,12 @@ func (m *Manifest) digestAlg() string {
 
 // hashTree returns the digest of every regular file under dir, skipping
 // CRIU logs (restore writes restore.log next to the images) and the
-// manifest itself.
-func hashTree(dir, alg string) (map[string]string, map[string]FileStat, error) {
+// manifest itself. Files in known (digested while CRIU wrote them, with
+// their FileStat in knownStats) are not read again.
+func hashTree(dir, alg string, known map[string]string, knownStats map[string]FileStat) (map[string]string, map[string]FileStat, error) {
 	var names []string
+	sums := make(map[string]string)
+	stats := make(map[string]FileStat)
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -118,17 +121,31 @@ func hashTree(dir, alg string) (map[string]string, map[string]FileStat, error) {
 		if d.IsDir() || !d.Type().IsRegular() || skipInManifest(rel) {
 			return nil
 		}
-		names = append(names, filepath.ToSlash(rel))
+		rel = filepath.ToSlash(rel)
+		if sum, ok := known[rel]; ok {
+			sums[rel] = sum
+			if st, ok := knownStats[rel]; ok {
+				stats[rel] = st
+			}
+			return nil
+		}
+		names = append(names, rel)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	sums, stats, errs := hashFiles(dir, names, alg)
+	hashed, hashedStats, errs := hashFiles(dir, names, alg)
 	for _, n := range names { // the first error in path order
 		if errs[n] != nil {
 			return nil, nil, errs[n]
 		}
+	}
+	for n, sum := range hashed {
+		sums[n] = sum
+	}
+	for n, st := range hashedStats {
+		stats[n] = st
 	}
 	return sums, stats, nil
 }
@@ -197,8 +214,10 @@ func skipInManifest(rel string) bool {
 
 // writeManifest hashes dir and writes the manifest into it, through a
 // temporary file and a rename so that a crash never leaves a torn one.
-func writeManifest(dir string, m *Manifest) error {
-	files, stats, err := hashTree(dir, DigestXXH64)
+// known and knownStats are digests (DigestXXH64) and FileStats already
+// computed for some files, by a dumpHasher; they may be nil.
+func writeManifest(dir string, m *Manifest, known map[string]string, knownStats map[string]FileStat) error {
+	files, stats, err := hashTree(dir, DigestXXH64, known, knownStats)
 	if err != nil {
 		return fmt.Errorf("hash checkpoint files: %w", err)
 	}

@@ -21,7 +21,7 @@ func sampleImage(t *testing.T) (string, *Manifest) {
 	writeFile(t, filepath.Join(dir, "descriptors.json"), `["/dev/null"]`)
 	writeFile(t, filepath.Join(dir, dumpLog), "log is not part of the image")
 	m := &Manifest{Kind: KindDump, ContainerID: "c1", Options: CROptions{TCPEstablished: true, ImagePath: "/secret/path"}}
-	if err := writeManifest(dir, m); err != nil {
+	if err := writeManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir, m
@@ -197,7 +197,7 @@ func TestManifestVerifyManyFiles(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, dumpLog), "log, not hashed")
 	m := &Manifest{Kind: KindDump}
-	if err := writeManifest(dir, m); err != nil {
+	if err := writeManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Files) != 40 {
@@ -232,7 +232,7 @@ func TestManifestVerifyKnownAndHostile(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "pages-1.img"), "pages")
 	writeFile(t, filepath.Join(dir, "core-1.img"), "core")
 	m := &Manifest{Kind: KindDump}
-	if err := writeManifest(dir, m); err != nil {
+	if err := writeManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	known := map[string]string{"pages-1.img": m.Files["pages-1.img"]}
@@ -271,7 +271,7 @@ func TestVerifySkipsUnchangedFiles(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("p", 4096))
 	writeFile(t, filepath.Join(dir, "core-1.img"), "core")
 	m := &Manifest{Kind: KindDump}
-	if err := writeManifest(dir, m); err != nil {
+	if err := writeManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(m.FileStats) != 2 {
