@@ -350,7 +350,9 @@ func (o *Options) prepareRestore(req StartRequest, cr CROptions, known map[strin
 	if err := m.verify(dir, known, importDigest); err != nil {
 		return cr, err
 	}
-	if b := restoreBlockers(m.Host, CurrentHost(o.CriuPath)); len(b) > 0 {
+	here := hostWithoutCriu()
+	here.CriuVersion = criuVersionCached(criuVersionDir(), o.CriuPath)
+	if b := restoreBlockers(m.Host, here); len(b) > 0 {
 		return cr, fmt.Errorf("checkpoint in %s cannot be restored on this host:%s", dir, joinDifferences(b))
 	}
 	if d := SpecDifferences(m.Spec, spec); len(d) > 0 {
