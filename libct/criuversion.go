@@ -2,9 +2,12 @@ package libct
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/sirupsen/logrus"
 )
 
 // criuVersionFile, in criuVersionDir, remembers the version of the CRIU
@@ -49,6 +52,11 @@ func criuVersionCached(dir, criuPath string) int {
 	if err != nil {
 		return criuVersion(criuPath)
 	}
+	// The binary itself: --criu is reached through a symlink in a
+	// temporary directory (UseCriu).
+	if real, err := filepath.EvalSymlinks(resolved); err == nil {
+		resolved = real
+	}
 	if abs, err := filepath.Abs(resolved); err == nil {
 		resolved = abs
 	}
@@ -67,18 +75,40 @@ func criuVersionCached(dir, criuPath string) int {
 	var rec criuVersionRecord
 	if data, err := os.ReadFile(file); err == nil && json.Unmarshal(data, &rec) == nil &&
 		rec.Path == resolved && rec.Stat == st && rec.Version > 0 {
+		logrus.Debugf("CRIU %s: version %d, as recorded in %s", resolved, rec.Version, file)
 		return rec.Version
 	}
 	v := criuVersion(resolved)
-	if v > 0 && os.MkdirAll(dir, 0o700) == nil {
-		data, _ := json.Marshal(criuVersionRecord{Path: resolved, Stat: st, Version: v})
-		if tmp, err := os.CreateTemp(dir, "."+criuVersionFile+"-"); err == nil {
-			_, werr := tmp.Write(data)
-			cerr := tmp.Close()
-			if werr != nil || cerr != nil || os.Rename(tmp.Name(), file) != nil {
-				os.Remove(tmp.Name())
-			}
+	if v > 0 {
+		if err := writeCriuVersionRecord(file, criuVersionRecord{Path: resolved, Stat: st, Version: v}); err != nil {
+			logrus.Debugf("CRIU %s: version %d not recorded: %v", resolved, v, err)
 		}
 	}
 	return v
+}
+
+// writeCriuVersionRecord replaces file with rec, atomically.
+func writeCriuVersionRecord(file string, rec criuVersionRecord) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return err
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+"-")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
 }
