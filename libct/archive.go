@@ -343,10 +343,6 @@ func volumeKey(dest string) string {
 	return strings.ReplaceAll(k, "/", "_")
 }
 
-// importDigest is the algorithm an import sums image files with: that of
-// the manifests rt writes.
-const importDigest = DigestXXH64
-
 // importTarget says where an archive's parts go.
 type importTarget struct {
 	imageDir string
@@ -355,7 +351,7 @@ type importTarget struct {
 	// beforeRootfs runs once the images are in imageDir and before the
 	// target rootfs is touched: the checks that can refuse the restore.
 	beforeRootfs func() error
-	// sums, if not nil, receives the importDigest of every regular image
+	// sums, if not nil, receives the manifestDigest of every regular image
 	// file as it streams out of the archive, so that the restore's
 	// integrity check need not read the images a second time. (The
 	// manifest comes last in the archive: its algorithm is not known yet.
@@ -415,7 +411,7 @@ func importArchive(file string, t importTarget) error {
 			var r io.Reader = tr
 			var h hash.Hash
 			if t.sums != nil && hdr.Typeflag == tar.TypeReg {
-				h, _ = newDigest(importDigest)
+				h, _ = newDigest(manifestDigest)
 				r = io.TeeReader(tr, h)
 			}
 			if err := extractEntry(images, rel, hdr, r); err != nil {

@@ -150,7 +150,7 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 
 	var hasher *dumpHasher
 	if staged {
-		hasher = startDumpHasher(opts.ImagesDirectory, DigestXXH64)
+		hasher = startDumpHasher(opts.ImagesDirectory, manifestDigest)
 	}
 	unmark := markCheckpoint(c, stateDir, before)
 	err := c.Checkpoint(opts)
@@ -316,7 +316,7 @@ func (o *Options) Restore(req StartRequest, cr CROptions, importFile string, sta
 // compatible host, and the target bundle matches the checkpointed one. It
 // returns the options completed by those the checkpoint recorded.
 //
-// known holds importDigest sums already computed for files of the image
+// known holds manifestDigest sums already computed for files of the image
 // (by an import, as they streamed in); the others are read and hashed.
 func (o *Options) prepareRestore(req StartRequest, cr CROptions, known map[string]string) (CROptions, error) {
 	dir, err := cr.ImageDir()
@@ -347,7 +347,7 @@ func (o *Options) prepareRestore(req StartRequest, cr CROptions, known map[strin
 	if m.Kind == KindPreDump {
 		return cr, fmt.Errorf("image path %s holds a pre-dump: restore from the dump that names it with --parent-path", dir)
 	}
-	if err := m.verify(dir, known, importDigest); err != nil {
+	if err := m.verify(dir, known, manifestDigest); err != nil {
 		return cr, err
 	}
 	here := hostWithoutCriu()

@@ -26,6 +26,12 @@ const (
 	DigestSHA256 = "sha256"
 )
 
+// manifestDigest is the algorithm of the manifests rt writes. The digests
+// computed ahead of writeManifest (by a dumpHasher during the dump, by an
+// import as files stream in) use it too, so that they can stand for a
+// read of the file.
+const manifestDigest = DigestXXH64
+
 // newDigest returns a hash for a manifest digest algorithm.
 func newDigest(alg string) (hash.Hash, error) {
 	switch alg {

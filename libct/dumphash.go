@@ -109,11 +109,12 @@ func (d *dumpHasher) pass(buf []byte) bool {
 			if n > 0 {
 				progressed = true
 			}
-			if err == io.EOF || n == 0 {
+			if err != nil {
+				// EOF: caught up with CRIU. Anything else: not trusted.
+				ff.bad = err != io.EOF
 				break
 			}
-			if err != nil {
-				ff.bad = true
+			if n == 0 {
 				break
 			}
 		}
@@ -150,13 +151,4 @@ func (d *dumpHasher) abandon() {
 	for _, ff := range d.files {
 		ff.f.Close()
 	}
-}
-
-// statOfFile is the FileStat of an open file.
-func statOfFile(f *os.File) (FileStat, bool) {
-	fi, err := f.Stat()
-	if err != nil {
-		return FileStat{}, false
-	}
-	return fileStat(fi)
 }

@@ -47,7 +47,7 @@ type Manifest struct {
 	// Spec is the source bundle's config.json, to compare with the bundle
 	// a restore targets.
 	Spec *specs.Spec `json:"spec,omitempty"`
-	// Digest is the algorithm of Files' sums: DigestXXH64 in the
+	// Digest is the algorithm of Files' sums: manifestDigest in the
 	// manifests rt writes; empty in version 1 manifests, which used
 	// sha256.
 	Digest string `json:"digest,omitempty"`
@@ -76,6 +76,15 @@ type FileStat struct {
 // statOf is path's FileStat, if path is a regular file.
 func statOf(path string) (FileStat, bool) {
 	fi, err := os.Lstat(path)
+	if err != nil {
+		return FileStat{}, false
+	}
+	return fileStat(fi)
+}
+
+// statOfFile is the FileStat of an open file.
+func statOfFile(f *os.File) (FileStat, bool) {
+	fi, err := f.Stat()
 	if err != nil {
 		return FileStat{}, false
 	}
@@ -214,16 +223,16 @@ func skipInManifest(rel string) bool {
 
 // writeManifest hashes dir and writes the manifest into it, through a
 // temporary file and a rename so that a crash never leaves a torn one.
-// known and knownStats are digests (DigestXXH64) and FileStats already
+// known and knownStats are digests (manifestDigest) and FileStats already
 // computed for some files, by a dumpHasher; they may be nil.
 func writeManifest(dir string, m *Manifest, known map[string]string, knownStats map[string]FileStat) error {
-	files, stats, err := hashTree(dir, DigestXXH64, known, knownStats)
+	files, stats, err := hashTree(dir, manifestDigest, known, knownStats)
 	if err != nil {
 		return fmt.Errorf("hash checkpoint files: %w", err)
 	}
 	m.ManifestVersion = manifestVersion
 	m.RtVersion = Version
-	m.Digest = DigestXXH64
+	m.Digest = manifestDigest
 	m.Files = files
 	m.FileStats = stats
 	data, err := json.MarshalIndent(m, "", "  ")
