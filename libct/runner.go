@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
@@ -53,12 +52,6 @@ type Runner struct {
 	// OnStarted runs once the process has started (or been restored),
 	// before a foreground process is waited for.
 	OnStarted func()
-}
-
-// ListenFDs returns the fds handed over by socket activation
-// (LISTEN_FDS), which rt passes on to the container.
-func ListenFDs() []*os.File {
-	return activation.Files(false)
 }
 
 // Run starts the process described by spec and returns its exit status
