@@ -14,11 +14,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/DataDog/zstd"
 	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/moby/sys/mountinfo"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -145,10 +146,27 @@ func exportCheckpoint(imageDir, rootfs string, created time.Time, m *Manifest, o
 	return os.Rename(tmp.Name(), opts.Path)
 }
 
+// zstdWorkers is how many threads compress an export: the CPUs rt may
+// use, at most 4 (level 1 is fast enough that more only add buffers).
+func zstdWorkers() int {
+	return min(runtime.GOMAXPROCS(0), 4)
+}
+
 func compressWriter(w io.Writer, kind string) (io.WriteCloser, error) {
 	switch kind {
 	case "", CompressZstd:
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest))
+		// libzstd (through DataDog/zstd) rather than a pure-Go encoder:
+		// klauspost/compress/zstd's package init builds CRC-32C tables
+		// and probes the CPU in every rt exec, rt init included, which
+		// made rt's start-up slower than runc's (docs/benchmarks.md).
+		zw := zstd.NewWriterLevel(w, zstd.BestSpeed)
+		// Compression on worker threads, so reading the images and
+		// compressing them overlap.
+		if err := zw.SetNbWorkers(zstdWorkers()); err != nil {
+			zw.Close()
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zw, nil
 	case CompressGzip:
 		return gzip.NewWriterLevel(w, gzip.BestSpeed)
 	case CompressNone:
@@ -166,13 +184,11 @@ func decompressReader(r *bufio.Reader) (io.Reader, func(), error) {
 	magic, _ := r.Peek(4)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		// rt writes frames with small windows; a frame claiming a huge one
-		// must not make the reader allocate it.
-		d, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, nil, err
-		}
-		return d, d.Close, nil
+		// libzstd refuses frames whose window exceeds 128 MiB
+		// (ZSTD_WINDOWLOG_LIMIT_DEFAULT): a frame claiming a huge one
+		// does not make the reader allocate it.
+		d := zstd.NewReader(r)
+		return d, func() { d.Close() }, nil
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		g, err := gzip.NewReader(r)
 		if err != nil {

@@ -2,7 +2,9 @@ package libct
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,4 +177,37 @@ func readTestdata(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A zstd frame may claim any window up to 2^41 bytes; an archive claiming
+// a huge one must be refused, not make rt allocate it.
+func TestZstdRefusesHugeWindow(t *testing.T) {
+	frame := []byte{
+		0x28, 0xb5, 0x2f, 0xfd, // magic
+		0x00,             // frame header: no content size, no checksum
+		(40 - 10) << 3,   // window descriptor: 2^40 bytes
+		0x01, 0x00, 0x00, // last block, raw, 0 bytes
+	}
+	r, closeFn, err := decompressReader(bufio.NewReader(bytes.NewReader(frame)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	if n, err := io.Copy(io.Discard, r); err == nil {
+		t.Fatalf("a frame claiming a 1 TiB window decoded (%d bytes)", n)
+	} else {
+		t.Logf("refused: %v", err)
+	}
+
+	// The same frame with a 1 MiB window is fine: the refusal is about
+	// the size, not the shape.
+	frame[5] = (20 - 10) << 3
+	r, closeFn2, err := decompressReader(bufio.NewReader(bytes.NewReader(frame)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn2()
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatalf("a 1 MiB window: %v", err)
+	}
 }

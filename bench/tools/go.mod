@@ -4,6 +4,4 @@ module rtbench
 
 go 1.25.0
 
-require github.com/klauspost/compress v1.18.2
-
 require github.com/cespare/xxhash/v2 v2.3.0

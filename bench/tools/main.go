@@ -8,7 +8,6 @@
 //	benchtool lifecycle [flags]             create/start/wait/delete timings (see -h)
 //	benchtool report [flags]                markdown tables + gnuplot data from raw results
 //	benchtool execstat N CMD [ARGS...]       median wall, CPU and page faults of N runs
-//	benchtool zstdspeed FILE                zstd (rt's --export settings) compress/decompress speed
 //	benchtool criustats DIR                 CRIU's stats-dump/stats-restore in DIR
 //	benchtool median                        median/p90/min/max of numbers on stdin
 //
@@ -41,8 +40,6 @@ func main() {
 		err = medianCmd(args)
 	case "execstat":
 		err = execStat(args)
-	case "zstdspeed":
-		err = zstdSpeed(args)
 	case "criustats":
 		err = criuStatsCmd(args)
 	default:
