@@ -148,6 +148,10 @@ func exportCheckpoint(imageDir, rootfs string, created time.Time, m *Manifest, o
 
 // zstdWorkers is how many threads compress an export: the CPUs rt may
 // use, at most 4 (level 1 is fast enough that more only add buffers).
+// Measured natively with BenchmarkExport (2 CPUs, 256 MiB on tmpfs):
+// executables as data, 600 MB/s with 2 workers against 389 with none;
+// random data, which does not compress, 846 against 1274. Memory images
+// are mostly compressible, so the workers stay.
 func zstdWorkers() int {
 	return min(runtime.GOMAXPROCS(0), 4)
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"io"
 	"os"
 	"path/filepath"
@@ -209,5 +210,64 @@ func TestZstdRefusesHugeWindow(t *testing.T) {
 	defer closeFn2()
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		t.Fatalf("a 1 MiB window: %v", err)
+	}
+}
+
+// BenchmarkExport times exportCheckpoint of a 256 MiB pages image of random
+// (incompressible) data, natively: go test -tags seccomp -run - -bench
+// Export ./libct. RT_BENCH_EXPORT_DATA=FILE (256 MiB or more) exports that
+// data instead. On tmpfs when /dev/shm is there, as CRIU's images usually
+// are.
+func BenchmarkExport(b *testing.B) {
+	base := b.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		var err error
+		if base, err = os.MkdirTemp("/dev/shm", "rt-bench-export-"); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(base) })
+	}
+	img := filepath.Join(base, "img")
+	if err := os.Mkdir(img, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	const size = 256 << 20
+	f, err := os.Create(filepath.Join(img, "pages-1.img"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Random data, in pieces: a 256 MiB slice held by the benchmark would
+	// make every GC cycle of the export scan around it.
+	var src io.Reader = rand.Reader
+	if p := os.Getenv("RT_BENCH_EXPORT_DATA"); p != "" {
+		// Other data than random: a file of at least 256 MiB.
+		d, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer d.Close()
+		src = d
+	}
+	if _, err := io.CopyN(f, src, size); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	if err := os.WriteFile(filepath.Join(img, inventoryFile), []byte("inventory"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	m := &Manifest{Kind: KindDump, ContainerID: "bench"}
+	if err := writeManifest(img, m, nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	for _, comp := range []string{CompressZstd, CompressGzip, CompressNone} {
+		b.Run(comp, func(b *testing.B) {
+			b.SetBytes(size)
+			out := filepath.Join(base, "out.tar")
+			for b.Loop() {
+				if err := exportCheckpoint(img, "", time.Now(), m, ExportOptions{Path: out, Compression: comp}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
