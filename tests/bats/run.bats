@@ -141,3 +141,22 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "$stdout" = "/tmp xyz 1000:1000 rt-host" ]
 }
+
+@test "run: socket-activation fds (LISTEN_FDS for rt's pid) reach the container as fd 3 with LISTEN_PID=1" {
+	printf 'from-the-activator\n' >"$BATS_TEST_TMPDIR/activated"
+	set_args sh -c 'echo "fds=$LISTEN_FDS pid=$LISTEN_PID"; cat <&3'
+	# exec keeps the shell's pid, so LISTEN_PID names rt itself.
+	run sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --root "$1" run ct1 3<"$2" </dev/null' \
+		"$RT" "$ROOT" "$BATS_TEST_TMPDIR/activated"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "fds=1 pid=1" ]
+	[ "${lines[1]}" = from-the-activator ]
+
+	# Variables meant for another process are not rt's: nothing is passed.
+	set_args sh -c 'echo "fds=${LISTEN_FDS:-none}"; { cat <&3; } 2>/dev/null || echo no-fd-3'
+	run sh -c 'LISTEN_PID=1 LISTEN_FDS=1 exec "$0" --root "$1" run ct2 3<"$2" </dev/null' \
+		"$RT" "$ROOT" "$BATS_TEST_TMPDIR/activated"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "fds=none" ]
+	[ "${lines[1]}" = no-fd-3 ]
+}
