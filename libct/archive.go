@@ -89,6 +89,15 @@ func exportCheckpoint(imageDir, rootfs string, created time.Time, m *Manifest, o
 	if err != nil {
 		return err
 	}
+	// On failure the compressor is closed all the same: libzstd's context
+	// and worker threads live outside Go's heap. Closed once only: a
+	// second Close would use the freed context.
+	cwOpen := true
+	defer func() {
+		if cwOpen {
+			cw.Close()
+		}
+	}()
 	tw := tar.NewWriter(cw)
 
 	if err := addTree(tw, imageDir, archiveImagesDir); err != nil {
@@ -131,6 +140,7 @@ func exportCheckpoint(imageDir, rootfs string, created time.Time, m *Manifest, o
 	if err := tw.Close(); err != nil {
 		return err
 	}
+	cwOpen = false
 	if err := cw.Close(); err != nil {
 		return err
 	}
@@ -156,6 +166,16 @@ func zstdWorkers() int {
 	return min(runtime.GOMAXPROCS(0), 4)
 }
 
+// CheckCompression refuses an unknown --compress value, before anything is
+// done.
+func CheckCompression(kind string) error {
+	switch kind {
+	case "", CompressZstd, CompressGzip, CompressNone:
+		return nil
+	}
+	return fmt.Errorf("unknown compression %q: use zstd, gzip or none", kind)
+}
+
 func compressWriter(w io.Writer, kind string) (io.WriteCloser, error) {
 	switch kind {
 	case "", CompressZstd:
@@ -176,7 +196,7 @@ func compressWriter(w io.Writer, kind string) (io.WriteCloser, error) {
 	case CompressNone:
 		return nopWriteCloser{w}, nil
 	}
-	return nil, fmt.Errorf("unknown compression %q: use zstd, gzip or none", kind)
+	return nil, CheckCompression(kind)
 }
 
 type nopWriteCloser struct{ io.Writer }

@@ -271,3 +271,33 @@ func BenchmarkExport(b *testing.B) {
 		})
 	}
 }
+
+// An export that fails half-way leaves no archive and no temporary file,
+// and closes its compressor once (libzstd's context is freed by Close; a
+// second Close would use freed memory and crash the test binary).
+func TestExportFailureLeavesNothing(t *testing.T) {
+	for _, comp := range []string{CompressZstd, CompressGzip, CompressNone} {
+		t.Run(comp, func(t *testing.T) {
+			img, m := sampleImage(t)
+			dir := t.TempDir()
+			archive := filepath.Join(dir, "ck.tar")
+			err := exportCheckpoint(img, filepath.Join(dir, "no-such-rootfs"), time.Now(), m, ExportOptions{Path: archive, Compression: comp})
+			if err == nil {
+				t.Fatal("export with a missing rootfs succeeded")
+			}
+			if !strings.Contains(err.Error(), "no-such-rootfs") {
+				t.Errorf("error does not name the rootfs: %v", err)
+			}
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Fatalf("left behind: %v", left)
+			}
+			// The next export of the same image works.
+			if err := exportCheckpoint(img, "", time.Now(), m, ExportOptions{Path: archive, Compression: comp}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if err := CheckCompression("lz4"); err == nil || !strings.Contains(err.Error(), `"lz4"`) {
+		t.Errorf("CheckCompression(lz4) = %v", err)
+	}
+}

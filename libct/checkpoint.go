@@ -66,7 +66,7 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 			return err
 		}
 		export.Path = abs
-		if _, err := compressWriter(io.Discard, export.Compression); err != nil {
+		if err := CheckCompression(export.Compression); err != nil {
 			return err
 		}
 	}
