@@ -157,3 +157,11 @@ expect_error() {
 	[ "$status" -ne 0 ]
 	root_is_clean
 }
+
+@test "badinput: checkpoint --export with an unknown --compress is refused before anything, naming the value" {
+	rt checkpoint --image-path "$TEST_DIR/img" --export "$TEST_DIR/ck.tar" --compress lz4 ct1
+	expect_error 'unknown compression .*lz4.*use zstd, gzip or none'
+	[ ! -e "$TEST_DIR/img" ]
+	[ ! -e "$TEST_DIR/ck.tar" ]
+	root_is_clean
+}
