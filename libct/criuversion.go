@@ -60,11 +60,7 @@ func criuVersionCached(dir, criuPath string) int {
 	if abs, err := filepath.Abs(resolved); err == nil {
 		resolved = abs
 	}
-	fi, err := os.Stat(resolved)
-	if err != nil {
-		return criuVersion(criuPath)
-	}
-	st, ok := fileStat(fi)
+	st, ok := statOf(resolved)
 	if !ok {
 		return criuVersion(criuPath)
 	}
