@@ -47,14 +47,32 @@ func (o *Options) lockAndLoad(id string) (*libcontainer.Container, *ContainerLoc
 
 // Start runs the user process of a created container.
 func (o *Options) Start(id string) error {
-	return o.withContainer(id, func(c *libcontainer.Container) error {
+	// Under NOTIFY_SOCKET, start returns once the container reported
+	// READY (or ended), as runc's does; the lock is not held meanwhile.
+	notify := o.newNotifyRelay(id)
+	pid := 0
+	err := o.withContainer(id, func(c *libcontainer.Container) error {
 		st, err := c.Status()
 		if err != nil {
 			return err
 		}
 		switch st {
 		case libcontainer.Created:
-			return c.Exec()
+			if notify == nil {
+				return c.Exec()
+			}
+			if err := notify.listen(); err != nil {
+				return fmt.Errorf("start %s: %w", id, err)
+			}
+			if err := c.Exec(); err != nil {
+				return err
+			}
+			s, err := c.State()
+			if err != nil {
+				return err
+			}
+			pid = s.InitProcessPid
+			return nil
 		case libcontainer.Stopped:
 			return errors.New("cannot start a container that has stopped")
 		case libcontainer.Running:
@@ -63,6 +81,17 @@ func (o *Options) Start(id string) error {
 			return fmt.Errorf("cannot start a container in the %s state", st)
 		}
 	})
+	if notify == nil {
+		return err
+	}
+	defer notify.close()
+	if err != nil {
+		return err
+	}
+	if err := notify.forward(pid, pid); err != nil {
+		return fmt.Errorf("start %s: the container runs, but its READY could not be passed on: %w", id, err)
+	}
+	return nil
 }
 
 // Kill sends sig to the container's init, or with all to every process of

@@ -52,6 +52,9 @@ type Runner struct {
 	// OnStarted runs once the process has started (or been restored),
 	// before a foreground process is waited for.
 	OnStarted func()
+	// Notify, for rt run under NOTIFY_SOCKET, relays the container's
+	// READY=1 to the host.
+	Notify *notifyRelay
 }
 
 // Run starts the process described by spec and returns its exit status
@@ -133,6 +136,27 @@ func (r *Runner) Run(spec *specs.Process) (status int, retErr error) {
 	r.Lock = nil
 	if r.OnStarted != nil {
 		r.OnStarted()
+	}
+	if r.Notify != nil && r.Action == ActRun {
+		pid, err := process.Pid()
+		if err != nil {
+			return -1, err
+		}
+		if detach {
+			// rt run -d returns once the container is ready; systemd
+			// then watches the container's init.
+			if err := r.Notify.forward(pid, pid); err != nil {
+				logrus.Errorf("container %s is running, but its READY could not be passed on: %v", r.Container.ID(), err)
+			}
+			return 0, nil
+		}
+		// In the foreground rt itself is the process to watch, and
+		// must relay signals meanwhile.
+		go func() {
+			if err := r.Notify.forward(pid, os.Getpid()); err != nil {
+				logrus.Errorf("container %s: its READY could not be passed on: %v", r.Container.ID(), err)
+			}
+		}()
 	}
 	if detach {
 		return 0, nil

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/sirupsen/logrus"
 )
 
 // StartRequest describes create, run and restore: a new container from a
@@ -68,9 +69,31 @@ func (o *Options) StartContainer(req StartRequest) (int, error) {
 		}
 		lock.Unlock()
 	}()
+	// A restore keeps the mounts the checkpoint recorded, so only new
+	// containers get a notify socket.
+	var notify *notifyRelay
+	if req.Action == ActCreate || req.Action == ActRun {
+		if notify = o.newNotifyRelay(req.ID); notify != nil {
+			notify.addToSpec(spec)
+		}
+	}
 	c, err := o.Create(req.ID, spec, req.Create)
 	if err != nil {
 		return -1, err
+	}
+	if notify != nil {
+		// rt start binds the socket of a created container.
+		err := notify.makeDir()
+		if err == nil && req.Action == ActRun {
+			err = notify.listen()
+		}
+		if err != nil {
+			if derr := c.Destroy(); derr != nil {
+				logrus.Warn(derr)
+			}
+			return -1, err
+		}
+		defer notify.close()
 	}
 	r := &Runner{
 		Container:     c,
@@ -88,6 +111,7 @@ func (o *Options) StartContainer(req StartRequest) (int, error) {
 		Lock:          lock,
 		Relock:        func() (*ContainerLock, error) { return o.Lock(req.ID) },
 		OnStarted:     req.OnStarted,
+		Notify:        notify,
 	}
 	return r.Run(spec.Process)
 }

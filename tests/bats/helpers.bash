@@ -390,22 +390,28 @@ cgroup_file() {
 # ---------------------------------------------------------------------------
 # console socket helper (tests/lib/recvtty)
 
-# build_recvtty: compile tests/lib/recvtty once per source version; sets RECVTTY.
-build_recvtty() {
-	local src=$TESTS_LIB/recvtty/main.go sum
+# build_test_helper NAME: compile tests/lib/NAME/main.go (standard library
+# only, static, so it also runs inside test containers) once per source
+# version; sets HELPER_BIN.
+build_test_helper() {
+	local name=$1 src=$TESTS_LIB/$1/main.go sum tmpbin
 	sum=$(sha256sum "$src" | cut -c1-16)
-	RECVTTY=$RT_TEST_CACHE/recvtty-$sum
-	[ -x "$RECVTTY" ] && return 0
+	HELPER_BIN=$RT_TEST_CACHE/$name-$sum
+	[ -x "$HELPER_BIN" ] && return 0
 	mkdir -p "$RT_TEST_CACHE"
-	local tmpbin
-	tmpbin=$(mktemp "$RT_TEST_CACHE/.recvtty.XXXXXX")
+	tmpbin=$(mktemp "$RT_TEST_CACHE/.$name.XXXXXX")
 	# Build outside the repo's module so its go.mod state does not matter.
 	(cd "$RT_TEST_CACHE" && GOWORK=off GOFLAGS= GO111MODULE=on CGO_ENABLED=0 go build -o "$tmpbin" "$src") || {
 		rm -f "$tmpbin"
-		echo "building recvtty failed" >&2
+		echo "building $name failed" >&2
 		return 1
 	}
-	mv -f "$tmpbin" "$RECVTTY"
+	mv -f "$tmpbin" "$HELPER_BIN"
+}
+
+# build_recvtty: sets RECVTTY.
+build_recvtty() {
+	build_test_helper recvtty && RECVTTY=$HELPER_BIN
 }
 
 # start_recvtty SOCKET [RECVTTY_ARGS...]: start recvtty in the background;
@@ -426,6 +432,26 @@ start_recvtty() {
 # (it exits when the pty is hung up).
 wait_recvtty_exit() {
 	wait_pid_gone "$RECVTTY_PID" "${1:-10}"
+}
+
+# ---------------------------------------------------------------------------
+# sd_notify helper (tests/lib/sdnotify)
+
+# build_sdnotify: sets SDNOTIFY.
+build_sdnotify() {
+	build_test_helper sdnotify && SDNOTIFY=$HELPER_BIN
+}
+
+# start_sdnotify_host SOCKET OUT: play systemd on SOCKET in the background
+# (messages to OUT); copies the helper into $BUNDLE/rootfs/bin for the
+# container's side.
+start_sdnotify_host() {
+	build_sdnotify || return 1
+	cp "$SDNOTIFY" "$BUNDLE/rootfs/bin/sdnotify"
+	rm -f "$1" "$2"
+	"$SDNOTIFY" listen "$1" "$2" </dev/null >"$2.log" 2>&1 3>&- &
+	echo "$!" >>"$TEST_DIR/.pids"
+	retry 50 0.1 test -S "$1"
 }
 
 # ---------------------------------------------------------------------------
