@@ -68,10 +68,18 @@ cr_diagnose() {
 	for id in $("$RT_BIN" --root "$ROOT" list -q 2>/dev/null); do
 		echo "--- $id: $("$RT_BIN" --root "$ROOT" state "$id" 2>&1 | jq -c '{status, pid, bundle}' 2>/dev/null)"
 		pids=$("$RT_BIN" --root "$ROOT" ps --format json "$id" 2>/dev/null | jq -r 'join(",")' 2>/dev/null)
-		[ -z "$pids" ] || ps -o pid,ppid,stat,wchan:28,args -p "$pids" 2>&1
+		[ -n "$pids" ] || continue
+		ps -o pid,ppid,stat,wchan:28,args -p "$pids" 2>&1
+		# Their children too, with their cgroups: a child a restore put
+		# elsewhere, or a zombie, is not in the container's list.
+		ps -o pid=,ppid=,stat=,wchan:28=,cgroup:50=,args= --ppid "$pids" 2>&1 | sed 's/^/  child: /'
 	done
 	for f in "$T"/*/restore.log "$T"/*/dump.log; do
 		[ -f "$f" ] || continue
+		if grep -qi 'zombie' "$f"; then
+			echo "--- zombies in $f:"
+			grep -i 'zombie' "$f" | head -n 5
+		fi
 		grep -q 'Error' "$f" || continue
 		echo "--- errors in $f:"
 		grep 'Error' "$f" | head -n 10
@@ -203,16 +211,21 @@ counter_frozen() {
 # holds the same token (the process's memory came back) and a counter beyond
 # BASE, the value at checkpoint time; and it keeps counting.
 resumed() {
-	local file=$1 tok=$2 base=$3 stale i
+	local file=$1 tok=$2 base=$3 stale i moved=0
 	stale=$(cat "$file" 2>/dev/null)
 	for ((i = SECONDS + WAIT; SECONDS < i; )); do
-		if [ "$(cat "$file" 2>/dev/null)" != "$stale" ] && read_cnt "$file"; then
+		# One read per check, judged as read: the counter rewrites the
+		# file (truncate, then write), so reading it again may find it
+		# empty. (A second read here once failed a CI run of a counter
+		# that ran fine.)
+		if read_cnt "$file" && [ "$TOK $N" != "$stale" ]; then
+			moved=1
 			break
 		fi
 		sleep 0.1
 	done
-	read_cnt "$file" && [ "$(cat "$file" 2>/dev/null)" != "$stale" ] ||
-		fail "$file did not change within ${WAIT}s after the restore (holds '$stale'): the process does not run"
+	((moved)) ||
+		fail "$file did not change within ${WAIT}s after the restore (held '$stale' then, '$(cat "$file" 2>/dev/null)' now): the process does not run"
 	[ "$TOK" = "$tok" ] ||
 		fail "$file holds token $TOK, not $tok from before the checkpoint: the process started afresh instead of resuming"
 	((N > base)) || fail "$file counts $N, not beyond $base where it was checkpointed"

@@ -19,6 +19,10 @@
 #   RT_CR_CACHE=DIR      where the host-built tools are staged (default /var/tmp/rt-cr;
 #                        under /var/tmp because the guest sees the host's / read-only)
 #   RT_CR_KEEP=1         keep the staged tools (their directory is printed)
+#   RT_CR_PSLOG=FILE     where CRIU runs, append a process list (with wait
+#                        channels and cgroups) to FILE every 15 s, to see what
+#                        a hanging test waits for; FILE must be on a path the
+#                        lane shares read-write (under the repository)
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 2
@@ -54,6 +58,16 @@ run_bats() {
 
 if [ "${1:-}" = --inside ]; then
 	shift
+	if [ -n "${RT_CR_PSLOG:-}" ]; then
+		# Kernel threads ([name]) left out; the loop ends with the VM.
+		(while :; do
+			{
+				date +%T
+				ps -eo pid,ppid,stat,pcpu,wchan:22,cgroup:40,args | grep -v ' \[' | cut -c1-220
+			} >>"$RT_CR_PSLOG"
+			sleep 15
+		done) &
+	fi
 	run_bats "$@"
 	exit
 fi
