@@ -8,9 +8,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
+	"github.com/opencontainers/runc/libcontainer/system"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -161,7 +161,7 @@ func notifyHost(host string, ready []byte, mainPid int) error {
 		return fmt.Errorf("NOTIFY_SOCKET %s: %w", host, err)
 	}
 	defer conn.Close()
-	msg := fmt.Sprintf("%s\nMAINPID=%s\n", ready, strconv.Itoa(mainPid))
+	msg := fmt.Sprintf("%s\nMAINPID=%d\n", ready, mainPid)
 	if _, err := conn.Write([]byte(msg)); err != nil {
 		return fmt.Errorf("NOTIFY_SOCKET %s: %w", host, err)
 	}
@@ -217,14 +217,9 @@ func processEnded(pid int) bool {
 	if unix.Kill(pid, 0) == unix.ESRCH {
 		return true
 	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := system.Stat(pid)
 	if err != nil {
 		return errors.Is(err, os.ErrNotExist)
 	}
-	// pid (comm) state ...: comm may hold spaces and parentheses.
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return false
-	}
-	return data[i+2] == 'Z' || data[i+2] == 'X'
+	return st.State == system.Zombie || st.State == system.Dead
 }

@@ -88,7 +88,6 @@ func TestProcessEndedZombie(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
 	pid := cmd.Process.Pid
 	deadline := time.Now().Add(10 * time.Second)
 	for !processEnded(pid) {
@@ -100,6 +99,10 @@ func TestProcessEndedZombie(t *testing.T) {
 	}
 	if processEnded(os.Getpid()) {
 		t.Error("this process is seen as ended")
+	}
+	cmd.Wait()
+	if !processEnded(pid) {
+		t.Errorf("reaped child %d not seen as ended", pid)
 	}
 }
 
