@@ -112,6 +112,7 @@ func (o *Options) Create(id string, spec *specs.Spec, co CreateOptions) (*libcon
 	if err != nil {
 		return nil, err
 	}
+	normalizeDevices(config)
 	if err := ensureRoot(o.Root); err != nil {
 		return nil, err
 	}

@@ -171,3 +171,29 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"does not exist"* ]]
 }
+
+@test "create: a FIFO in linux.devices is made, whatever major:minor the spec gives it" {
+	# The spec gives major/minor meaning only for c, u and b devices;
+	# runc 1.1 creates this container (and libcontainer 1.4 refused it).
+	update_config '.linux.devices = [
+		{"path": "/dev/test3", "type": "p", "major": 8, "minor": 666},
+		{"path": "/dev/test4", "type": "c", "major": 1, "minor": 3}]'
+	cd "$BUNDLE"
+	rt create ct1
+	[ "$status" -eq 0 ] || fail "create: $output"
+	rt start ct1
+	[ "$status" -eq 0 ]
+	wait_for_container ct1 running
+	rt exec ct1 sh -c 'test -p /dev/test3 && test -c /dev/test4 && stat -c "%t:%T" /dev/test4'
+	[ "$status" -eq 0 ] || fail "exec: $output"
+	[ "$stdout" = "1:3" ]
+}
+
+@test "create: a device with an unknown type is still refused, naming it" {
+	update_config '.linux.devices = [{"path": "/dev/test5", "type": "x", "major": 1, "minor": 3}]'
+	cd "$BUNDLE"
+	rt create ct1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'invalid device type'*x* ]]
+	root_is_clean
+}
