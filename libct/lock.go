@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -100,10 +101,18 @@ func sameFile(f *os.File, path string) bool {
 	return ok1 && ok2 && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
-// Unlock releases the lock.
+// Unlock releases the lock. When the container's state directory is gone
+// by then (deleted, destroyed by a checkpoint, a create or restore that
+// failed), the lock file goes too: whatever path a command took, and
+// whatever failed after libcontainer removed the state (a poststop hook,
+// a cgroup), nothing of a container that no longer exists stays in the
+// root.
 func (l *ContainerLock) Unlock() {
 	if l == nil || l.f == nil {
 		return
+	}
+	if _, err := os.Lstat(strings.TrimSuffix(l.path, lockSuffix)); errors.Is(err, os.ErrNotExist) {
+		_ = os.Remove(l.path)
 	}
 	l.f.Close()
 	l.f = nil

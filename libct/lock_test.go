@@ -99,3 +99,27 @@ func TestLockRootMode(t *testing.T) {
 		t.Fatalf("root mode %o, want 700", fi.Mode().Perm())
 	}
 }
+
+// TestUnlockOfGoneContainer: the lock file of a container whose state
+// directory is gone when the command ends is removed with the lock; a
+// living container keeps its lock file.
+func TestUnlockOfGoneContainer(t *testing.T) {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "alive"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"alive", "gone"} {
+		l, err := LockContainer(root, id, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Unlock()
+		l.Unlock() // a second Unlock is harmless
+	}
+	if _, err := os.Stat(filepath.Join(root, "alive"+lockSuffix)); err != nil {
+		t.Errorf("lock file of a living container: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "gone"+lockSuffix)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file of a container without state directory stays (err %v)", err)
+	}
+}

@@ -127,3 +127,16 @@ teardown() {
 	[ "$status" -eq 0 ]
 	root_is_clean
 }
+
+@test "delete: a failing poststop hook fails delete, and nothing of the container stays in --root" {
+	set_args true
+	update_config '.hooks.poststop = [{"path": "/bin/false"}]'
+	rt run -d ct1
+	[ "$status" -eq 0 ]
+	wait_for_container ct1 stopped
+	rt delete ct1
+	[ "$status" -eq 1 ] # as runc: the hook's failure is reported
+	rt list -q
+	[ -z "$stdout" ]
+	root_is_clean
+}
