@@ -5,6 +5,11 @@
 # (docker.io, containerd) that the engine tests drive. Idempotent.
 set -euo pipefail
 
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup-host: run as root (a root shell, or sudo make ... where sudo is installed): it installs Debian packages and the tests create containers" >&2
+	exit 1
+fi
+
 PKGS=(
 	gcc make git pkg-config libseccomp-dev          # build (cgo, seccomp tag)
 	bats jq util-linux procps iproute2 psmisc       # tests
