@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"io"
 	"os"
 
 	"github.com/urfave/cli"
@@ -57,26 +57,12 @@ checkpointed.`,
 		if f := c.String("export"); f != "" {
 			export = &libct.ExportOptions{Path: f, Compression: c.String("compress"), Volumes: c.Bool("export-volumes")}
 		}
-		if err := o.Checkpoint(id, cr, export); err != nil {
-			return err
-		}
+		var stats io.Writer
 		if c.Bool("print-stats") {
-			return printDumpStats(cr)
+			stats = os.Stdout
 		}
-		return nil
+		return o.Checkpoint(id, cr, export, stats)
 	},
-}
-
-func printDumpStats(cr libct.CROptions) error {
-	dir, err := cr.ImageDir()
-	if err != nil {
-		return err
-	}
-	st, err := libct.ReadDumpStats(dir)
-	if err != nil {
-		return fmt.Errorf("--print-stats: %w", err)
-	}
-	return libct.WriteStatsJSON(os.Stdout, st)
 }
 
 // crOptions reads the C/R flags; flags a command does not define read as

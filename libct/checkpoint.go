@@ -38,7 +38,11 @@ func lookPathAbs(p string) (string, error) {
 // fails, the container is left as it was: running, or paused if it was
 // paused before. Unless the container is left running (or this is a
 // pre-dump) it is destroyed after a successful dump, as with runc.
-func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) error {
+//
+// With stats, CRIU's dump statistics are written to it as JSON once the
+// checkpoint is made. Statistics that cannot be read are reported as a
+// warning: they never turn a checkpoint that succeeded into a failure.
+func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions, stats io.Writer) error {
 	if os.Geteuid() != 0 {
 		logrus.Warn("rt checkpoint is untested with rootless containers")
 	}
@@ -113,7 +117,7 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 		} else {
 			logrus.Warnf("checkpoint %s: the manifest will not hold the bundle's spec: %v", id, err)
 		}
-		return checkpointLocked(c, o.StateDir(id), st, opts, m, export)
+		return checkpointLocked(c, o.StateDir(id), st, opts, m, export, stats)
 	}()
 	// A checkpoint that ended the container leaves nothing of it behind.
 	if _, serr := os.Stat(o.StateDir(id)); os.IsNotExist(serr) {
@@ -122,7 +126,7 @@ func (o *Options) Checkpoint(id string, cr CROptions, export *ExportOptions) err
 	return err
 }
 
-func checkpointLocked(c *libcontainer.Container, stateDir string, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest, export *ExportOptions) error {
+func checkpointLocked(c *libcontainer.Container, stateDir string, before libcontainer.Status, opts *libcontainer.CriuOpts, m *Manifest, export *ExportOptions, stats io.Writer) error {
 	id := c.ID()
 	final := opts.ImagesDirectory
 	// Lazy pages and page-server dumps are read by their peer while CRIU
@@ -198,6 +202,9 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 	} else if err := writeManifest(final, m, nil, nil); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", id, err)
 	}
+	if stats != nil {
+		writeDumpStats(stats, final, opts.WorkDirectory)
+	}
 	var exportErr error
 	if export != nil {
 		// Before the container is destroyed: its rootfs (an engine's
@@ -216,6 +223,18 @@ func checkpointLocked(c *libcontainer.Container, stateDir string, before libcont
 		}
 	}
 	return exportErr
+}
+
+// writeDumpStats prints the statistics of the checkpoint published in
+// imageDir; a failure to find or read them is only a warning.
+func writeDumpStats(w io.Writer, imageDir, workDir string) {
+	st, err := ReadDumpStats(imageDir, workDir)
+	if err == nil {
+		err = WriteStatsJSON(w, st)
+	}
+	if err != nil {
+		logrus.Warnf("--print-stats: the checkpoint in %s is complete, but CRIU's statistics could not be read: %v", imageDir, UnwrapPathError(err))
+	}
 }
 
 // restoreRunState undoes what a failed dump may have left: a container

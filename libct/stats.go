@@ -50,15 +50,27 @@ func dumpStatsJSON(s *stats.DumpStatsEntry) *DumpStats {
 	}
 }
 
-// ReadDumpStats reads the stats-dump file CRIU left in an image directory.
-func ReadDumpStats(dir string) (*DumpStats, error) {
-	s, err := readStats(filepath.Join(dir, "stats-dump"))
+// ReadDumpStats reads the stats-dump file CRIU left for the checkpoint in
+// imageDir. CRIU writes it into its work directory, which is workDir when
+// one was given (engines pass --work-path apart from --image-path) and the
+// image directory otherwise; both are looked at, work directory first.
+func ReadDumpStats(imageDir, workDir string) (*DumpStats, error) {
+	var s *stats.StatsEntry
+	var err error
+	for _, dir := range []string{workDir, imageDir} {
+		if dir == "" {
+			continue
+		}
+		if s, err = readStats(filepath.Join(dir, "stats-dump")); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	d := dumpStatsJSON(s.GetDump())
-	d.ImageDirectory = dir
-	d.ImageBytes = dirBytes(dir)
+	d.ImageDirectory = imageDir
+	d.ImageBytes = dirBytes(imageDir)
 	return d, nil
 }
 

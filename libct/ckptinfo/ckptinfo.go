@@ -139,7 +139,7 @@ func inspectImageDir(dir string) (*CheckpointInfo, error) {
 			}
 		}
 	}
-	if st, err := libct.ReadDumpStats(dir); err == nil {
+	if st, err := libct.ReadDumpStats(dir, ""); err == nil {
 		info.DumpStats, _ = json.Marshal(st)
 	}
 	return info, nil

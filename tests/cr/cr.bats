@@ -118,6 +118,42 @@ teardown() {
 	resumed "$cnt" "$tok" "$base"
 }
 
+@test "--print-stats finds CRIU's statistics with and without --image-path and --work-path, for --pre-dump and --export" {
+	local id=stats-$SFX n
+	make_bundle "$T/b" "$COUNTER"
+	start "$id" "$T/b"
+	counter_runs "$T/b/rootfs/tmp/cnt"
+	mkdir "$T/cwd"
+	# stats_of N ARGS...: checkpoint ARGS with --print-stats (in $T/cwd, so
+	# the default ./checkpoint lands there); it must exit 0 and print one
+	# JSON document with CRIU's frozen time.
+	stats_of() {
+		n=$1
+		shift
+		(cd "$T/cwd" && "$RT_BIN" --root "$ROOT" --log "$T/rt.log" checkpoint --print-stats "$@" "$id" \
+			</dev/null >"$T/stats$n.json" 2>"$T/stats$n.err") || {
+			cat "$T/stats$n.err" "$T/stats$n.json"
+			fail "checkpoint --print-stats $* failed"
+		}
+		! grep -q -- '--print-stats' "$T/stats$n.err" || fail "stats $n: warning: $(cat "$T/stats$n.err")"
+		jq -e '.frozenTimeUs > 0 and .pagesWritten > 0' "$T/stats$n.json" >/dev/null ||
+			fail "stats $n: no statistics: $(cat "$T/stats$n.json")"
+	}
+	stats_of 1 --leave-running --image-path "$T/img1"
+	[ "$(jq -r .imageDirectory "$T/stats1.json")" = "$T/img1" ]
+	stats_of 2 --leave-running --image-path "$T/img2" --work-path "$T/work2"
+	[ "$(jq -r .imageDirectory "$T/stats2.json")" = "$T/img2" ]
+	stats_of 3 --leave-running --work-path "$T/work3"
+	[ "$(jq -r .imageDirectory "$T/stats3.json")" = "$T/cwd/checkpoint" ]
+	stats_of 4 --pre-dump --image-path "$T/pre" --work-path "$T/work4"
+	[ "$(status_of "$id")" = running ]
+	# The combination engines use: --export and --work-path, no image path.
+	rm -rf "$T/cwd/checkpoint"
+	stats_of 5 --export "$T/c.tar.zst" --work-path "$T/work5"
+	[ -s "$T/c.tar.zst" ]
+	[ -z "$(status_of "$id")" ] || fail "container still known after the checkpoint"
+}
+
 @test "--lazy-pages through a page server: checkpoint, criu lazy-pages, restore --lazy-pages" {
 	local id=lazy-$SFX new=lazy2-$SFX port rd byte cpt lp tok base i
 	make_bundle "$T/b" "$COUNTER"
@@ -127,7 +163,7 @@ teardown() {
 	port=$(free_port)
 	mkfifo "$T/status"
 	exec {rd}<>"$T/status" # read end (held read-write: never blocks, never EOF)
-	bg "$T/checkpoint.log" "$RT_BIN" --root "$ROOT" checkpoint --lazy-pages \
+	bg "$T/checkpoint.log" "$RT_BIN" --root "$ROOT" checkpoint --lazy-pages --print-stats \
 		--page-server "127.0.0.1:$port" --status-fd 5 \
 		--work-path "$T/work" --image-path "$T/img" "$id" 5>"$T/status"
 	cpt=$BG_PID
@@ -167,6 +203,10 @@ teardown() {
 	wait_exit "$cpt" || {
 		cat "$T/checkpoint.log"
 		fail "rt checkpoint --lazy-pages failed"
+	}
+	grep -q '"frozenTimeUs"' "$T/checkpoint.log" || {
+		cat "$T/checkpoint.log"
+		fail "rt checkpoint --lazy-pages --print-stats printed no statistics"
 	}
 	wait_exit "$lp" || {
 		cat "$T/lazy-pages.log"
