@@ -20,14 +20,7 @@ information is displayed once every 5 seconds.`,
 		cli.BoolFlag{Name: "stats", Usage: "display the container's stats then exit"},
 	},
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, exactArgs); err != nil {
-			return err
-		}
-		o, err := options(c)
-		if err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		o, id, err := forContainer(c, 1)
 		if err != nil {
 			return err
 		}

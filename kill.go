@@ -24,17 +24,7 @@ signal to the init process of the "ubuntu01" container:
 		cli.BoolFlag{Name: "all, a", Usage: "send the specified signal to all processes inside the container"},
 	},
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, minArgs); err != nil {
-			return err
-		}
-		if err := checkArgs(c, 2, maxArgs); err != nil {
-			return err
-		}
-		o, err := options(c)
-		if err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		o, id, err := forContainer(c, 2)
 		if err != nil {
 			return err
 		}

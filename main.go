@@ -24,6 +24,7 @@ import (
 	"github.com/urfave/cli"
 
 	"github.com/rt-runtime/rt/libct"
+	"github.com/rt-runtime/rt/libct/ckpt"
 )
 
 // version and gitCommit are set by the Makefile through -ldflags.
@@ -62,7 +63,7 @@ func main() {
 	app.Name = programName()
 	app.Usage = usage
 	app.Version = version
-	libct.Version = version
+	ckpt.Version = version
 	cli.VersionPrinter = func(c *cli.Context) {
 		fmt.Print(libct.VersionText(c.App.Name, version, gitCommit))
 	}

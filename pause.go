@@ -15,14 +15,7 @@ paused. `,
 
 Use rt list to identify instances of containers and their current status.`,
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, exactArgs); err != nil {
-			return err
-		}
-		o, err := options(c)
-		if err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		o, id, err := forContainer(c, 1)
 		if err != nil {
 			return err
 		}
@@ -41,14 +34,7 @@ resumed.`,
 
 Use rt list to identify instances of containers and their current status.`,
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, exactArgs); err != nil {
-			return err
-		}
-		o, err := options(c)
-		if err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		o, id, err := forContainer(c, 1)
 		if err != nil {
 			return err
 		}

@@ -16,14 +16,7 @@ Where "<container-id>" is your name for the instance of the container.`,
 	Description: `The state command outputs current state information for the
 instance of a container.`,
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, exactArgs); err != nil {
-			return err
-		}
-		o, err := options(c)
-		if err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		o, id, err := forContainer(c, 1)
 		if err != nil {
 			return err
 		}

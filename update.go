@@ -71,14 +71,7 @@ other options are ignored, except --l3-cache-schema and --mem-bw-schema.
 		},
 	}, valueFlags(updateValueFlags)...),
 	Action: func(c *cli.Context) error {
-		if err := checkArgs(c, 1, exactArgs); err != nil {
-			return err
-		}
-		o, err := options(c)
-		if err != nil {
-			return err
-		}
-		id, err := containerID(c)
+		o, id, err := forContainer(c, 1)
 		if err != nil {
 			return err
 		}

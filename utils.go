@@ -44,17 +44,46 @@ func checkArgs(c *cli.Context, expected int, kind argCount) error {
 }
 
 // options gathers the global flags every command needs.
-func options(c *cli.Context) (*libct.Options, error) {
+func options(c *cli.Context) (*libct.Runtime, error) {
 	root, err := libct.AbsRoot(c.GlobalString("root"))
 	if err != nil {
 		return nil, err
 	}
-	return &libct.Options{
+	return &libct.Runtime{
 		Root:          root,
 		CriuPath:      c.GlobalString("criu"),
 		SystemdCgroup: c.GlobalBool("systemd-cgroup"),
 		Rootless:      c.GlobalString("rootless"),
 	}, nil
+}
+
+// forContainer is the preamble of a command on one container: one
+// positional argument, or from 1 to maxArgs, the global options, and the
+// container ID (the first argument), checked.
+func forContainer(c *cli.Context, maxArgs int) (*libct.Runtime, string, error) {
+	if maxArgs <= 1 {
+		if err := checkArgs(c, 1, exactArgs); err != nil {
+			return nil, "", err
+		}
+	} else if err := checkArgsBetween(c, 1, maxArgs); err != nil {
+		return nil, "", err
+	}
+	o, err := options(c)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := containerID(c)
+	if err != nil {
+		return nil, "", err
+	}
+	return o, id, nil
+}
+
+func checkArgsBetween(c *cli.Context, min, max int) error {
+	if err := checkArgs(c, min, minArgs); err != nil {
+		return err
+	}
+	return checkArgs(c, max, maxArgs)
 }
 
 // containerID returns the first argument, validated.

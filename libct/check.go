@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rt-runtime/rt/libct/ckpt"
 )
 
 // CheckFeature is one CRIU/kernel feature "rt check" probes, with the rt
@@ -64,7 +67,7 @@ func Check(criuPath, imagePath string) *CheckReport {
 	if criuPath == "" {
 		criuPath = "criu"
 	}
-	here := CurrentHost(criuPath)
+	here := ckpt.CurrentHost(criuPath)
 	r := &CheckReport{CriuPath: criuPath, Kernel: here.Kernel}
 	abs, err := lookPathAbs(criuPath)
 	if err != nil {
@@ -90,7 +93,7 @@ func Check(criuPath, imagePath string) *CheckReport {
 		} else {
 			rep := ReadCriuLogText(out)
 			r.CriuErrors = rep.Errors
-			r.Problem, r.Fix = rep.Cause, rep.Fix
+			r.Problem, r.Fix = rep.Explain(""), rep.Fix
 			if r.Problem == "" {
 				r.Problem = "'criu check' failed: CRIU cannot checkpoint on this kernel"
 				r.Fix = "see the CRIU errors below; a CRIU release newer than the kernel usually fixes it"
@@ -118,30 +121,16 @@ func networkLockBackend() string {
 	return strings.Join(have, ", ")
 }
 
-func checkImage(path string, here HostInfo) *ImageCheck {
-	ic := &ImageCheck{Path: path}
-	if err := CheckRestorable(path); err != nil {
-		ic.Problems = append(ic.Problems, err.Error())
-		return ic
+func checkImage(path string, here ckpt.HostInfo) *ImageCheck {
+	v := ckpt.CheckImage(path, here, nil)
+	ic := &ImageCheck{Path: path, Complete: v.Complete, Restorable: v.Restorable()}
+	for _, p := range v.Problems {
+		ic.Problems = append(ic.Problems, p.Error())
 	}
-	ic.Complete = true
-	m, err := ReadManifest(path)
-	switch {
-	case err != nil:
-		ic.Problems = append(ic.Problems, err.Error())
-	case m == nil:
-		ic.Problems = append(ic.Problems, "no "+ManifestFile+": integrity and compatibility cannot be checked")
-		ic.Restorable = true
-	default:
+	if m := v.Manifest; m != nil {
 		ic.HasManifest, ic.ContainerID = true, m.ContainerID
-		if m.Kind == KindPreDump {
-			ic.Problems = append(ic.Problems, "this is a pre-dump; restore from the dump that names it as parent")
-		}
-		if err := m.Verify(path); err != nil {
-			ic.Problems = append(ic.Problems, err.Error())
-		}
-		ic.Problems = append(ic.Problems, restoreBlockers(m.Host, here)...)
-		ic.Restorable = len(ic.Problems) == 0
+	} else if v.Complete {
+		ic.Problems = append(ic.Problems, "no "+ckpt.ManifestFile+": integrity and compatibility cannot be checked")
 	}
 	return ic
 }
@@ -193,4 +182,13 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// lookPathAbs finds an executable like a shell does and makes it absolute.
+func lookPathAbs(p string) (string, error) {
+	abs, err := exec.LookPath(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(abs)
 }

@@ -16,8 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Options are the global settings every command shares.
-type Options struct {
+// Runtime is rt's handle on its state root and global settings (the
+// flags every command shares): the methods are the commands.
+type Runtime struct {
 	Root          string // --root, absolute
 	CriuPath      string // --criu
 	SystemdCgroup bool   // --systemd-cgroup
@@ -25,7 +26,7 @@ type Options struct {
 	LockWait      time.Duration
 }
 
-func (o *Options) lockWait() time.Duration {
+func (o *Runtime) lockWait() time.Duration {
 	if o.LockWait > 0 {
 		return o.LockWait
 	}
@@ -33,14 +34,14 @@ func (o *Options) lockWait() time.Duration {
 }
 
 // Lock takes the per-container lock (see ContainerLock).
-func (o *Options) Lock(id string) (*ContainerLock, error) {
+func (o *Runtime) Lock(id string) (*ContainerLock, error) {
 	return LockContainer(o.Root, id, o.lockWait())
 }
 
 // Load returns the container id. A missing container is reported with
 // libcontainer.ErrNotExist wrapped, whose text ("does not exist") engines
 // match on.
-func (o *Options) Load(id string) (*libcontainer.Container, error) {
+func (o *Runtime) Load(id string) (*libcontainer.Container, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ type CreateOptions struct {
 }
 
 // rootlessCgroups decides whether cgroup permission errors are tolerated.
-func (o *Options) rootlessCgroups() (bool, error) {
+func (o *Runtime) rootlessCgroups() (bool, error) {
 	switch strings.ToLower(o.Rootless) {
 	case "", "auto":
 	default:
@@ -92,7 +93,7 @@ func (o *Options) rootlessCgroups() (bool, error) {
 // Create turns spec into a libcontainer configuration and registers the
 // container under the root. The caller holds the container lock. On error
 // nothing is left in the root.
-func (o *Options) Create(id string, spec *specs.Spec, co CreateOptions) (*libcontainer.Container, error) {
+func (o *Runtime) Create(id string, spec *specs.Spec, co CreateOptions) (*libcontainer.Container, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func (o *Options) Create(id string, spec *specs.Spec, co CreateOptions) (*libcon
 }
 
 // StateDir is where libcontainer keeps the state of container id.
-func (o *Options) StateDir(id string) string {
+func (o *Runtime) StateDir(id string) string {
 	return filepath.Join(o.Root, id)
 }
 
@@ -142,7 +143,7 @@ func (o *Options) StateDir(id string) string {
 // container is deleted; with force a running one is killed first. A
 // missing container is an error unless force is set, as in runc, because
 // containerd's shim runs "delete --force" after the container is gone.
-func (o *Options) Delete(id string, force bool) error {
+func (o *Runtime) Delete(id string, force bool) error {
 	lock, err := o.Lock(id)
 	if err != nil {
 		return err

@@ -13,6 +13,9 @@ type criuHint struct {
 	match []string // any of these fragments in the log
 	cause string
 	fix   string
+	// aboutImages: the cause concerns the image directory, which the
+	// filled-in text names when it is known.
+	aboutImages bool
 }
 
 var criuHints = []criuHint{
@@ -67,9 +70,10 @@ var criuHints = []criuHint{
 		fix:   "checkpoint with --link-remap, or close the deleted files",
 	},
 	{
-		match: []string{"No space left on device", "ENOSPC"},
-		cause: "no space left on device for the images in %s",
-		fix:   "free space there or use another --image-path/--work-path",
+		match:       []string{"No space left on device", "ENOSPC"},
+		cause:       "no space left on device for the images",
+		fix:         "free space there or use another --image-path/--work-path",
+		aboutImages: true,
 	},
 }
 
@@ -80,8 +84,19 @@ const maxQuotedErrors = 8
 type CriuLogReport struct {
 	Path   string
 	Errors []string // the "Error (...)" lines, oldest first
-	Cause  string
-	Fix    string
+	Cause  string   // what went wrong, when a known cause was recognised
+	Fix    string   // what to do about it
+	// AboutImages: Cause concerns the image directory (see Explain).
+	AboutImages bool
+}
+
+// Explain is the cause filled in for people: with the image directory
+// named when the cause concerns it and the directory is known.
+func (r *CriuLogReport) Explain(imageDir string) string {
+	if r.AboutImages && imageDir != "" {
+		return r.Cause + " in " + imageDir
+	}
+	return r.Cause
 }
 
 // ReadCriuLog scans a CRIU log for error lines and known causes. A log that
@@ -122,7 +137,7 @@ func ReadCriuLogText(data string) *CriuLogReport {
 		hay := strings.Join(lines, "\n")
 		for _, h := range criuHints {
 			if containsAny(hay, h.match) {
-				r.Cause, r.Fix = h.cause, h.fix
+				r.Cause, r.Fix, r.AboutImages = h.cause, h.fix, h.aboutImages
 				return r
 			}
 		}
@@ -139,34 +154,31 @@ func containsAny(s string, frags []string) bool {
 	return false
 }
 
-// criuError wraps a libcontainer C/R error with what the CRIU log says.
-// Its first line stands alone (containerd shows only the first line): the
-// cause and fix when known, else the CRIU error. Further lines quote the
-// log's error lines and give its path.
-type criuError struct {
-	op       string // "checkpoint" or "restore"
-	id       string
-	err      error
-	report   *CriuLogReport
-	imageDir string // named by causes that concern it
+// CriuError is a failure of CRIU itself, made where rt runs CRIU (never
+// recognised from error text): the operation, what CRIU's log says, and
+// for known causes what to do. Its first line stands alone (containerd
+// shows only the first line): the cause and fix when known, else CRIU's
+// last error. Further lines quote the log's error lines and give its path.
+type CriuError struct {
+	Op       string // "checkpoint" or "restore"
+	ID       string
+	Err      error // libcontainer's error
+	Report   *CriuLogReport
+	ImageDir string // named by causes that concern it
 }
 
-func (e *criuError) Unwrap() error { return e.err }
+func (e *CriuError) Unwrap() error { return e.Err }
 
-func (e *criuError) Error() string {
+func (e *CriuError) Error() string {
 	var b strings.Builder
-	r := e.report
+	r := e.Report
 	switch {
 	case r.Cause != "":
-		cause := r.Cause
-		if strings.Contains(cause, "%s") {
-			cause = fmt.Sprintf(cause, e.imageDir)
-		}
-		fmt.Fprintf(&b, "%s %s: %s; %s (%v)", e.op, e.id, cause, r.Fix, e.err)
+		fmt.Fprintf(&b, "%s %s: %s; %s (%v)", e.Op, e.ID, r.Explain(e.ImageDir), r.Fix, e.Err)
 	case len(r.Errors) > 0:
-		fmt.Fprintf(&b, "%s %s: %v: %s", e.op, e.id, e.err, lastCriuError(r.Errors))
+		fmt.Fprintf(&b, "%s %s: %v: %s", e.Op, e.ID, e.Err, lastCriuError(r.Errors))
 	default:
-		fmt.Fprintf(&b, "%s %s: %v", e.op, e.id, e.err)
+		fmt.Fprintf(&b, "%s %s: %v", e.Op, e.ID, e.Err)
 	}
 	if len(r.Errors) > 0 {
 		b.WriteString("\nCRIU reported:")

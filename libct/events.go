@@ -18,7 +18,7 @@ import (
 // format (types.Event): with once, a single "stats" record; otherwise a
 // "stats" record every interval and an "oom" record on each OOM kill,
 // until the container stops.
-func (o *Options) Events(id string, interval time.Duration, once bool, w io.Writer) error {
+func (o *Runtime) Events(id string, interval time.Duration, once bool, w io.Writer) error {
 	if interval <= 0 {
 		return errors.New("duration interval must be greater than 0")
 	}

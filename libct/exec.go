@@ -40,7 +40,7 @@ type ExecRequest struct {
 
 // Exec starts an additional process in a running container and returns its
 // exit status (0 when detached).
-func (o *Options) Exec(req ExecRequest) (int, error) {
+func (o *Runtime) Exec(req ExecRequest) (int, error) {
 	if err := ValidateID(req.ID); err != nil {
 		return -1, err
 	}

@@ -7,17 +7,19 @@ import (
 	"os/user"
 	"strconv"
 	"syscall"
+
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
 )
 
 // List returns the state of every container under the root. A root that
 // does not exist yet holds no containers (runc agrees for --root).
-func (o *Options) List() ([]ContainerState, error) {
+func (o *Runtime) List() ([]ContainerState, error) {
 	entries, err := os.ReadDir(o.Root)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("list containers in %s: %w", o.Root, UnwrapPathError(err))
+		return nil, fmt.Errorf("list containers in %s: %w", o.Root, fsutil.UnwrapPathError(err))
 	}
 	var out []ContainerState
 	for _, e := range entries {

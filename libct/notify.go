@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer/system"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -43,7 +44,7 @@ type notifyRelay struct {
 
 // newNotifyRelay returns the relay for container id if rt was given a
 // NOTIFY_SOCKET, else nil.
-func (o *Options) newNotifyRelay(id string) *notifyRelay {
+func (o *Runtime) newNotifyRelay(id string) *notifyRelay {
 	host := os.Getenv("NOTIFY_SOCKET")
 	if host == "" {
 		return nil
@@ -82,7 +83,7 @@ func (n *notifyRelay) makeDir() error {
 // only through the container's mount.
 func (n *notifyRelay) listen() error {
 	if _, err := os.Stat(n.dir); err != nil {
-		return fmt.Errorf("NOTIFY_SOCKET is set, but the container was created without it (%s: %w): create and start it with the same environment", n.dir, UnwrapPathError(err))
+		return fmt.Errorf("NOTIFY_SOCKET is set, but the container was created without it (%s: %w): create and start it with the same environment", n.dir, fsutil.UnwrapPathError(err))
 	}
 	path := n.socketPath()
 	_ = os.Remove(path) // a socket left by an earlier, interrupted start

@@ -10,7 +10,7 @@ import (
 )
 
 // Pids returns the pids of all processes in the container.
-func (o *Options) Pids(id string) ([]int, error) {
+func (o *Runtime) Pids(id string) ([]int, error) {
 	c, err := o.Load(id)
 	if err != nil {
 		return nil, err

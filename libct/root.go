@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
 )
 
 // DefaultRoot is the state root used when --root is not given.
@@ -46,17 +48,7 @@ func AbsRoot(root string) (string, error) {
 // checkpoint locations) and reports a failure naming the directory.
 func ensureRoot(root string) error {
 	if err := os.MkdirAll(root, 0o700); err != nil {
-		return fmt.Errorf("cannot create state root %s: %w", root, UnwrapPathError(err))
+		return fmt.Errorf("cannot create state root %s: %w", root, fsutil.UnwrapPathError(err))
 	}
 	return nil
-}
-
-// UnwrapPathError drops the *os.PathError wrapper when the caller already
-// names the path, so that messages do not repeat it.
-func UnwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -43,7 +43,7 @@ type Runner struct {
 	PreserveFDs   int
 	ListenFDs     []*os.File
 	SubCgroups    map[string]string
-	CriuOpts      *libcontainer.CriuOpts
+	Criu          *criuRun // restore: the CRIU operation
 	// Lock is released once the process has started: waiting for a
 	// foreground process must not block other commands. Relock takes it
 	// again to destroy the container when a foreground process ends.
@@ -111,7 +111,9 @@ func (r *Runner) Run(spec *specs.Process) (status int, retErr error) {
 	case ActCreate:
 		err = r.Container.Start(process)
 	case ActRestore:
-		err = r.Container.Restore(process, r.CriuOpts)
+		if err = r.Container.Restore(process, r.Criu.opts); err != nil {
+			err = r.Criu.failed(err)
+		}
 	case ActRun:
 		err = r.Container.Run(process)
 	default:

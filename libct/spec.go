@@ -1,16 +1,15 @@
 package libct
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
+	"github.com/rt-runtime/rt/libct/internal/jsonutil"
 )
 
 // SpecConfig is the name of the OCI configuration file in a bundle.
@@ -25,7 +24,7 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("JSON specification file %s not found", path)
 		}
-		return nil, fmt.Errorf("read %s: %w", path, UnwrapPathError(err))
+		return nil, fmt.Errorf("read %s: %w", path, fsutil.UnwrapPathError(err))
 	}
 	spec, err := ParseSpec(data)
 	if err != nil {
@@ -37,7 +36,7 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 // ParseSpec decodes an OCI runtime spec and validates its process.
 func ParseSpec(data []byte) (*specs.Spec, error) {
 	var spec *specs.Spec
-	if err := decodeJSON(data, &spec); err != nil {
+	if err := jsonutil.Decode(data, &spec); err != nil {
 		return nil, err
 	}
 	if spec == nil {
@@ -52,37 +51,13 @@ func ParseSpec(data []byte) (*specs.Spec, error) {
 // ParseProcess decodes a process JSON (exec --process) and validates it.
 func ParseProcess(data []byte) (*specs.Process, error) {
 	var p *specs.Process
-	if err := decodeJSON(data, &p); err != nil {
+	if err := jsonutil.Decode(data, &p); err != nil {
 		return nil, err
 	}
 	if err := ValidateProcessSpec(p); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// decodeJSON decodes exactly one JSON value and reports syntax and type
-// errors with the offset at which they were found.
-func decodeJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-			return fmt.Errorf("invalid JSON: unexpected end of data at offset %d (truncated?)", len(data))
-		case errors.As(err, &se):
-			return fmt.Errorf("invalid JSON at offset %d: %w", se.Offset, err)
-		case errors.As(err, &te):
-			return fmt.Errorf("invalid JSON at offset %d: field %q: cannot use %s as %s", te.Offset, te.Field, te.Value, te.Type)
-		default:
-			return fmt.Errorf("invalid JSON: %w", err)
-		}
-	}
-	if dec.More() {
-		return fmt.Errorf("invalid JSON at offset %d: unexpected data after the top-level value", dec.InputOffset())
-	}
-	return nil
 }
 
 // ValidateProcessSpec checks what libcontainer would otherwise trip over

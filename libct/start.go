@@ -5,7 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
 	"github.com/sirupsen/logrus"
 )
 
@@ -23,15 +24,21 @@ type StartRequest struct {
 	PidfdSocket   string
 	PreserveFDs   int
 	Create        CreateOptions
-	CriuOpts      *libcontainer.CriuOpts
 	// OnStarted, if set, runs once the container's process is up.
 	OnStarted func()
+
+	// Set by Restore: the CRIU operation, the container's lock (taken
+	// before the restore touched anything) and the bundle's spec (read
+	// once).
+	criu *criuRun
+	lock *ContainerLock
+	spec *specs.Spec
 }
 
 // StartContainer creates container req.ID from its bundle and starts (or
 // restores) its init. It returns the exit status of a foreground process.
 // Whatever fails, nothing of the new container is left under the root.
-func (o *Options) StartContainer(req StartRequest) (int, error) {
+func (o *Runtime) StartContainer(req StartRequest) (int, error) {
 	if err := ValidateID(req.ID); err != nil {
 		return -1, err
 	}
@@ -47,28 +54,28 @@ func (o *Options) StartContainer(req StartRequest) (int, error) {
 	// it as the container's bundle.
 	if req.Bundle != "" {
 		if err := os.Chdir(req.Bundle); err != nil {
-			return -1, fmt.Errorf("bundle %s: %w", req.Bundle, UnwrapPathError(err))
+			return -1, fmt.Errorf("bundle %s: %w", req.Bundle, fsutil.UnwrapPathError(err))
 		}
 	}
 	bundle, err := os.Getwd()
 	if err != nil {
 		return -1, err
 	}
-	spec, err := LoadSpec(bundle)
-	if err != nil {
-		return -1, err
-	}
-	lock, err := o.Lock(req.ID)
-	if err != nil {
-		return -1, err
-	}
-	defer func() {
-		// A failed create must not leave even the lock file behind.
-		if _, serr := os.Stat(o.StateDir(req.ID)); os.IsNotExist(serr) {
-			lock.Remove()
+	spec := req.spec
+	if spec == nil {
+		if spec, err = LoadSpec(bundle); err != nil {
+			return -1, err
 		}
-		lock.Unlock()
-	}()
+	}
+	lock := req.lock
+	if lock == nil {
+		if lock, err = o.Lock(req.ID); err != nil {
+			return -1, err
+		}
+	}
+	// A failed create leaves not even the lock file behind (Unlock
+	// removes it when there is no state directory).
+	defer lock.Unlock()
 	// A restore keeps the mounts the checkpoint recorded, so only new
 	// containers get a notify socket.
 	var notify *notifyRelay
@@ -107,7 +114,7 @@ func (o *Options) StartContainer(req StartRequest) (int, error) {
 		PidFile:       req.PidFile,
 		PreserveFDs:   req.PreserveFDs,
 		ListenFDs:     ListenFDs(),
-		CriuOpts:      req.CriuOpts,
+		Criu:          req.criu,
 		Lock:          lock,
 		Relock:        func() (*ContainerLock, error) { return o.Lock(req.ID) },
 		OnStarted:     req.OnStarted,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/docker/go-units"
+	"github.com/rt-runtime/rt/libct/internal/jsonutil"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer"
@@ -44,7 +45,7 @@ func (u *UpdateRequest) DecodeResources(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(data, &u.Resources); err != nil {
+	if err := jsonutil.Decode(data, &u.Resources); err != nil {
 		return err
 	}
 	// A JSON null for a section leaves it nil; allocate again.
@@ -65,7 +66,7 @@ func (u *UpdateRequest) DecodeResources(r io.Reader) error {
 }
 
 // Update applies the request to the container's cgroups and saves it.
-func (o *Options) Update(id string, u *UpdateRequest) error {
+func (o *Runtime) Update(id string, u *UpdateRequest) error {
 	return o.withContainer(id, func(c *libcontainer.Container) error {
 		config := c.Config()
 		if err := u.apply(&config); err != nil {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# tests/fuzz.sh - run rt's Go fuzz targets (libct) and print their counts.
+# tests/fuzz.sh - run rt's Go fuzz targets (libct and its packages) and
+# print their counts.
 #
 # usage: tests/fuzz.sh [-t FUZZTIME] [-p PARALLEL] [-s] [TARGET...]
 #   -t FUZZTIME   how long each target runs (go test -fuzztime; default 10m)
 #   -p PARALLEL   fuzzing workers per target (go test -parallel; default: Go's)
 #   -s            save the corpus Go built in its cache into
-#                 libct/testdata/fuzz/TARGET (the corpus kept in the repo,
+#                 PKG/testdata/fuzz/TARGET (the corpus kept in the repo,
 #                 which every later run, and `go test`, starts from)
-#   TARGET        default: every Fuzz* function in libct/fuzz_test.go
+#   TARGET        default: every Fuzz* function in a fuzz_test.go under libct
 #
 # For each target prints "fuzz TARGET: N execs in T, K new interesting
 # inputs (corpus C): ok" or the failure with the crashing input Go saved.
@@ -25,35 +26,44 @@ while getopts t:p:s opt; do
 	esac
 done
 shift $((OPTIND - 1))
+# Every target with the package directory that holds it ("PKG TARGET").
+declare -A PKG
+while read -r file name; do
+	PKG[$name]=$(dirname "$file")
+done < <(find libct -name fuzz_test.go -print0 | xargs -0 grep -HoE '^func Fuzz[A-Za-z0-9_]+' | sed -E 's/:func / /')
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-	mapfile -t TARGETS < <(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' libct/fuzz_test.go | cut -d' ' -f2)
+	mapfile -t TARGETS < <(printf '%s\n' "${!PKG[@]}" | sort)
 fi
 [ ${#TARGETS[@]} -gt 0 ] || { echo "tests/fuzz.sh: no fuzz targets found" >&2; exit 2; }
+for t in "${TARGETS[@]}"; do
+	[ -n "${PKG[$t]:-}" ] || { echo "tests/fuzz.sh: no fuzz target $t under libct" >&2; exit 2; }
+done
 
-CACHE=$(go env GOCACHE)/fuzz/github.com/rt-runtime/rt/libct
+GOCACHE_FUZZ=$(go env GOCACHE)/fuzz/github.com/rt-runtime/rt
 LOG=$(mktemp /tmp/rt-fuzz.XXXXXX)
 trap 'rm -f "$LOG" "$LOG.replay"' EXIT
 pass=0 fail=0
 # A timed fuzz run is exploration, not the gate: `go test` replaying the
 # saved corpus (the unit stage) is. Only a crasher fails a target here: an
-# input Go wrote into libct/testdata/fuzz/TARGET, or a panic. Go's
+# input Go wrote into PKG/testdata/fuzz/TARGET, or a panic. Go's
 # coordinator can also end a run that found nothing with "context deadline
 # exceeded" when -fuzztime expires while a worker is between inputs
 # (go.dev/issue/75804, fixed in Go 1.27): that is reported, and the corpus
 # is replayed to make sure nothing reproducible was missed, but it is not a
 # failure.
 crashers() { # TARGET: the failing inputs Go saved for it, one per line
-	ls "libct/testdata/fuzz/$1" 2>/dev/null | sort
+	ls "${PKG[$1]}/testdata/fuzz/$1" 2>/dev/null | sort
 }
 for t in "${TARGETS[@]}"; do
+	pkg=${PKG[$t]}
 	# Go minimizes every new interesting input for up to 60 s by default;
 	# an archive import runs ~500 times a second, so minimizing one input
 	# stalled the short CI run. 5 s keeps the fuzzing time for fuzzing.
 	args=(-tags seccomp -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "${RT_FUZZ_MINIMIZE:-5s}")
 	[ -z "$PARALLEL" ] || args+=(-parallel "$PARALLEL")
 	before=$(crashers "$t")
-	go test "${args[@]}" ./libct >"$LOG" 2>&1
+	go test "${args[@]}" "./$pkg" >"$LOG" 2>&1
 	rc=$?
 	new=$(comm -13 <(echo "$before") <(crashers "$t") | sed '/^$/d')
 	# go's last progress line: "fuzz: elapsed: 10m0s, execs: N (R/sec),
@@ -70,8 +80,8 @@ for t in "${TARGETS[@]}"; do
 			grep -E -- '--- FAIL|panic:|Failing input written to|To re-run' "$LOG" | sed 's/^/    /'
 			tail -n 25 "$LOG" | sed 's/^/    /'
 			for f in $new; do
-				echo "    input libct/testdata/fuzz/$t/$f:"
-				head -c 2048 "libct/testdata/fuzz/$t/$f" | sed 's/^/      /'
+				echo "    input $pkg/testdata/fuzz/$t/$f:"
+				head -c 2048 "$pkg/testdata/fuzz/$t/$f" | sed 's/^/      /'
 				echo
 			done
 			fail=$((fail + 1))
@@ -84,7 +94,7 @@ for t in "${TARGETS[@]}"; do
 			continue
 		fi
 		# The deadline race: no input failed. Replay the corpus to be sure.
-		if ! go test -tags seccomp -count=1 -run "^$t\$" ./libct >"$LOG.replay" 2>&1; then
+		if ! go test -tags seccomp -count=1 -run "^$t\$" "./$pkg" >"$LOG.replay" 2>&1; then
 			echo "fuzz $t: FAILED: the corpus replay after a deadline failed"
 			tail -n 25 "$LOG.replay" | sed 's/^/    /'
 			fail=$((fail + 1))
@@ -100,10 +110,11 @@ for t in "${TARGETS[@]}"; do
 	fi
 	echo "fuzz $t: $execs execs in $elapsed, ${newi:-0} new interesting inputs (corpus ${total:-?}): no crash$note"
 	pass=$((pass + 1))
-	if [ "$SAVE" = 1 ] && [ -d "$CACHE/$t" ]; then
-		mkdir -p "libct/testdata/fuzz/$t"
-		cp -n "$CACHE/$t"/* "libct/testdata/fuzz/$t/" 2>/dev/null || true
-		echo "    corpus: $(ls "libct/testdata/fuzz/$t" | wc -l) inputs in libct/testdata/fuzz/$t"
+	cache=$GOCACHE_FUZZ/$pkg/$t
+	if [ "$SAVE" = 1 ] && [ -d "$cache" ]; then
+		mkdir -p "$pkg/testdata/fuzz/$t"
+		cp -n "$cache"/* "$pkg/testdata/fuzz/$t/" 2>/dev/null || true
+		echo "    corpus: $(ls "$pkg/testdata/fuzz/$t" | wc -l) inputs in $pkg/testdata/fuzz/$t"
 	fi
 done
 echo "$pass passed, $fail failed"

@@ -15,6 +15,7 @@ PKGS=(
 	bats jq util-linux procps iproute2 psmisc       # tests
 	busybox-static                                  # test rootfs, VM initramfs
 	qemu-system-x86 kmod xz-utils criu iptables     # VM lane for checkpoint/restore
+	nftables                                        # CRIU network-lock nftables
 	docker.io containerd                            # engine tests
 )
 

@@ -19,14 +19,19 @@ import (
 	"github.com/checkpoint-restore/go-criu/v7/crit"
 	"github.com/checkpoint-restore/go-criu/v7/crit/images/pagemap"
 
-	"github.com/rt-runtime/rt/libct"
+	"github.com/rt-runtime/rt/libct/ckpt"
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
 )
 
 // CheckpointInfo is what "rt inspect-checkpoint" shows: the manifest and
 // what CRIU's images say about the processes.
 type CheckpointInfo struct {
-	Path       string          `json:"path"`
-	Manifest   *libct.Manifest `json:"manifest,omitempty"`
+	Path     string         `json:"path"`
+	Manifest *ckpt.Manifest `json:"manifest,omitempty"`
+	// Restorable: ckpt.CheckImage finds nothing that stops a restore on
+	// this host; Problems says what does.
+	Restorable bool            `json:"restorable"`
+	Problems   []string        `json:"problems,omitempty"`
 	ImageBytes int64           `json:"imageBytes"`
 	PageBytes  int64           `json:"pageBytes"` // process memory in pages-*.img
 	Processes  []ProcessInfo   `json:"processes"`
@@ -58,7 +63,7 @@ type MountInfo struct {
 func Inspect(path string) (*CheckpointInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", path, libct.UnwrapPathError(err))
+		return nil, fmt.Errorf("inspect %s: %w", path, fsutil.UnwrapPathError(err))
 	}
 	if fi.IsDir() {
 		return inspectImageDir(path)
@@ -68,7 +73,7 @@ func Inspect(path string) (*CheckpointInfo, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := libct.ExtractImages(path, tmp); err != nil {
+	if err := ckpt.ExtractImages(path, tmp); err != nil {
 		return nil, err
 	}
 	info, err := inspectImageDir(tmp)
@@ -80,15 +85,17 @@ func Inspect(path string) (*CheckpointInfo, error) {
 }
 
 func inspectImageDir(dir string) (*CheckpointInfo, error) {
-	if err := libct.CheckRestorable(dir); err != nil {
-		return nil, err
+	here := ckpt.HostWithoutCriu()
+	here.CriuVersion = ckpt.CriuVersionCached(ckpt.CriuVersionDir(), "")
+	v := ckpt.CheckImage(dir, here, nil)
+	if !v.Complete {
+		return nil, v.Err()
 	}
-	info := &CheckpointInfo{Path: dir}
-	m, err := libct.ReadManifest(dir)
-	if err != nil {
-		return nil, err
+	m := v.Manifest
+	info := &CheckpointInfo{Path: dir, Manifest: m, Restorable: v.Restorable()}
+	for _, p := range v.Problems {
+		info.Problems = append(info.Problems, p.Error())
 	}
-	info.Manifest = m
 	if m != nil && m.Spec != nil {
 		for _, mt := range m.Spec.Mounts {
 			info.Mounts = append(info.Mounts, MountInfo{Destination: mt.Destination, Type: mt.Type, Source: mt.Source})
@@ -139,7 +146,7 @@ func inspectImageDir(dir string) (*CheckpointInfo, error) {
 			}
 		}
 	}
-	if st, err := libct.ReadDumpStats(dir, ""); err == nil {
+	if st, err := ckpt.ReadDumpStats(dir, ""); err == nil {
 		info.DumpStats, _ = json.Marshal(st)
 	}
 	return info, nil
@@ -174,13 +181,21 @@ func (ci *CheckpointInfo) WriteText(w io.Writer) {
 	if m := ci.Manifest; m != nil {
 		fmt.Fprintf(w, "container:  %s (bundle %s)\n", m.ContainerID, m.Bundle)
 		fmt.Fprintf(w, "taken:      %s by rt %s in %s\n", m.Finished.Format("2006-01-02 15:04:05 MST"), m.RtVersion, m.Finished.Sub(m.Started).Round(1e6))
-		fmt.Fprintf(w, "host:       %s, kernel %s, CRIU %s, cgroup %s\n", m.Host.Arch, m.Host.Kernel, libct.CriuVersionString(m.Host.CriuVersion), m.Host.CgroupVersion)
-		if opts := recordedFlags(m.Options); opts != "" {
+		fmt.Fprintf(w, "host:       %s, kernel %s, CRIU %s, cgroup %s\n", m.Host.Arch, m.Host.Kernel, ckpt.CriuVersionString(m.Host.CriuVersion), m.Host.CgroupVersion)
+		if opts := m.Options.Flags(); opts != "" {
 			fmt.Fprintf(w, "options:    %s\n", opts)
 		}
 		fmt.Fprintf(w, "kind:       %s, %d files\n", m.Kind, len(m.Files))
 	} else {
 		fmt.Fprintf(w, "manifest:   none (not taken by rt)\n")
+	}
+	if ci.Restorable {
+		fmt.Fprintf(w, "restore:    possible on this host\n")
+	} else {
+		fmt.Fprintf(w, "restore:    NOT possible on this host\n")
+	}
+	for _, p := range ci.Problems {
+		fmt.Fprintf(w, "            - %s\n", p)
 	}
 	fmt.Fprintf(w, "size:       %s in images, %s of process memory\n", humanBytes(ci.ImageBytes), humanBytes(ci.PageBytes))
 	fmt.Fprintf(w, "processes:\n")
@@ -204,30 +219,6 @@ func (ci *CheckpointInfo) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  %-24s %-8s %s\n", mt.Destination, mt.Type, mt.Source)
 		}
 	}
-}
-
-func recordedFlags(o libct.CROptions) string {
-	var f []string
-	for _, x := range []struct {
-		on   bool
-		name string
-	}{
-		{o.LeaveRunning, "--leave-running"}, {o.TCPEstablished, "--tcp-established"},
-		{o.TCPSkipInFlight, "--tcp-skip-in-flight"}, {o.LinkRemap, "--link-remap"},
-		{o.ExtUnixSk, "--ext-unix-sk"}, {o.ShellJob, "--shell-job"}, {o.FileLocks, "--file-locks"},
-		{o.PreDump, "--pre-dump"}, {o.AutoDedup, "--auto-dedup"}, {o.LazyPages, "--lazy-pages"},
-	} {
-		if x.on {
-			f = append(f, x.name)
-		}
-	}
-	if o.ParentPath != "" {
-		f = append(f, "--parent-path "+o.ParentPath)
-	}
-	if o.ManageCgroupsMode != "" {
-		f = append(f, "--manage-cgroups-mode "+o.ManageCgroupsMode)
-	}
-	return strings.Join(f, " ")
 }
 
 func humanBytes(n int64) string {

@@ -154,6 +154,39 @@ teardown() {
 	[ -z "$(status_of "$id")" ] || fail "container still known after the checkpoint"
 }
 
+@test "--network-lock nftables (an option CRIU takes from a configuration file): CRIU locks with nftables, and the counter resumes" {
+	local id=nlock-$SFX cnt=$T/b/rootfs/tmp/cnt pid cpt seen=
+	command -v nft >/dev/null || fail "nft is not installed (tests/setup-host.sh installs nftables)"
+	make_bundle "$T/b" "$COUNTER"
+	start "$id" "$T/b"
+	counter_runs "$cnt"
+	pid=$(rt state "$id" | jq -r .pid)
+	bg "$T/checkpoint.log" "$RT_BIN" --root "$ROOT" checkpoint --network-lock nftables \
+		--image-path "$T/img" --work-path "$T/work" "$id"
+	cpt=$BG_PID
+	# While CRIU holds the lock, the container's network namespace has
+	# CRIU's nftables table (iptables locking would add a CRIU chain).
+	while kill -0 "$cpt" 2>/dev/null; do
+		if nsenter -t "$pid" -n nft list tables 2>/dev/null | grep -q CRIU; then
+			seen=1
+			break
+		fi
+		sleep 0.05
+	done
+	wait_exit "$cpt" || {
+		cat "$T/checkpoint.log"
+		fail "rt checkpoint --network-lock nftables failed"
+	}
+	[ -n "$seen" ] || fail "no CRIU nftables table appeared during the dump: the option did not reach CRIU"
+	grep -q '"networkLock": "nftables"' "$T/img/rt-manifest.json" || fail "network-lock not recorded in the manifest"
+	read_cnt "$cnt"
+	local tok=$TOK base=$N
+	# replayed from the manifest: restore is not told again
+	rtq restore -d -b "$T/b" --image-path "$T/img" --work-path "$T/work2" "$id"
+	grep -q 'using --network-lock nftables as recorded' "$T/rt.log" || fail "network-lock not replayed on restore"
+	resumed "$cnt" "$tok" "$base"
+}
+
 @test "--lazy-pages through a page server: checkpoint, criu lazy-pages, restore --lazy-pages" {
 	local id=lazy-$SFX new=lazy2-$SFX port rd byte cpt lp tok base i
 	make_bundle "$T/b" "$COUNTER"

@@ -1,24 +1,31 @@
-package libct
+package ckpt
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 
+	"github.com/checkpoint-restore/go-criu/v7"
 	"github.com/sirupsen/logrus"
 )
 
-// criuVersionFile, in criuVersionDir, remembers the version of the CRIU
+// Everything about CRIU's version: reading it from a log, asking a CRIU
+// binary, remembering the answer per binary, and printing it.
+
+// criuVersionFile, in CriuVersionDir, remembers the version of the CRIU
 // binary last asked.
 const criuVersionFile = "criu-version.json"
 
-// criuVersionDir is where criuVersionFile lives: not in --root, which
+// CriuVersionDir is where criuVersionFile lives: not in --root, which
 // holds containers only (a failed restore leaves nothing there), but in
 // rt's own directory under /run (root) or $XDG_RUNTIME_DIR; "" when there
 // is none (no record is kept).
-func criuVersionDir() string {
+func CriuVersionDir() string {
 	if os.Geteuid() == 0 {
 		return "/run/rt"
 	}
@@ -36,21 +43,21 @@ type criuVersionRecord struct {
 	Version int      `json:"version"`
 }
 
-// criuVersionCached is criuVersion, remembered in dir across runs for as
+// CriuVersionCached is criuVersion, remembered in dir across runs for as
 // long as the CRIU binary is the same file (device, inode, size, mtime,
 // ctime). Asking CRIU costs a CRIU start, and libcontainer's Restore asks
 // again for itself: without the record, rt restore would start CRIU once
 // more than runc restore does (0.1-0.3 s under emulation). The record is
 // a hint: any doubt (no record, another binary, an unreadable or
 // unwritable dir) means asking CRIU.
-func criuVersionCached(dir, criuPath string) int {
+func CriuVersionCached(dir, criuPath string) int {
 	name := criuPath
 	if name == "" {
 		name = "criu"
 	}
 	resolved, err := exec.LookPath(name)
 	if err != nil {
-		return criuVersion(criuPath)
+		return QueryCriuVersion(criuPath)
 	}
 	// The binary itself: --criu is reached through a symlink in a
 	// temporary directory (UseCriu).
@@ -62,10 +69,10 @@ func criuVersionCached(dir, criuPath string) int {
 	}
 	st, ok := statOf(resolved)
 	if !ok {
-		return criuVersion(criuPath)
+		return QueryCriuVersion(criuPath)
 	}
 	if dir == "" {
-		return criuVersion(resolved)
+		return QueryCriuVersion(resolved)
 	}
 	file := filepath.Join(dir, criuVersionFile)
 	var rec criuVersionRecord
@@ -74,7 +81,7 @@ func criuVersionCached(dir, criuPath string) int {
 		logrus.Debugf("CRIU %s: version %d, as recorded in %s", resolved, rec.Version, file)
 		return rec.Version
 	}
-	v := criuVersion(resolved)
+	v := QueryCriuVersion(resolved)
 	if v > 0 {
 		if err := writeCriuVersionRecord(file, criuVersionRecord{Path: resolved, Stat: st, Version: v}); err != nil {
 			logrus.Debugf("CRIU %s: version %d not recorded: %v", resolved, v, err)
@@ -107,4 +114,69 @@ func writeCriuVersionRecord(file string, rec criuVersionRecord) error {
 		return err
 	}
 	return nil
+}
+
+// CriuVersionFromLog reads the version CRIU writes near the top of its
+// log ("Version: 3.17.1 (gitid ...)"); 0 if there is none.
+func CriuVersionFromLog(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for n := 0; n < 50 && s.Scan(); n++ {
+		_, rest, ok := strings.Cut(s.Text(), "Version: ")
+		if !ok {
+			continue
+		}
+		return parseCriuVersion(strings.Fields(rest + " ")[0])
+	}
+	return 0
+}
+
+// parseCriuVersion turns "3.17.1" or "4.1" into go-criu's number (31701,
+// 40100); 0 if it is not a version.
+func parseCriuVersion(s string) int {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0
+	}
+	v := 0
+	for i, mult := range []int{10000, 100, 1} {
+		if i >= len(parts) {
+			break
+		}
+		n, err := strconv.Atoi(parts[i])
+		if err != nil || n < 0 || n > 99 {
+			return 0
+		}
+		v += n * mult
+	}
+	return v
+}
+
+func QueryCriuVersion(path string) int {
+	c := criu.MakeCriu()
+	if path != "" {
+		c.SetCriuPath(path)
+	}
+	v, err := c.GetCriuVersion()
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// CriuVersionString turns go-criu's version number (31701) into "3.17.1".
+func CriuVersionString(v int) string {
+	if v <= 0 {
+		return "unknown"
+	}
+	major, minor, sub := v/10000, v/100%100, v%100
+	s := strconv.Itoa(major) + "." + strconv.Itoa(minor)
+	if sub > 0 {
+		s += "." + strconv.Itoa(sub)
+	}
+	return s
 }

@@ -1,14 +1,12 @@
-package libct
+package ckpt
 
 import (
 	"bufio"
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/checkpoint-restore/go-criu/v7"
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 )
@@ -39,73 +37,21 @@ var relevantCPUFlags = []string{
 // CurrentHost describes this machine. CRIU's version is asked with
 // criuPath ("" = criu from PATH); a missing CRIU leaves it 0.
 func CurrentHost(criuPath string) HostInfo {
-	h := hostWithoutCriu()
-	h.CriuVersion = criuVersion(criuPath)
+	h := HostWithoutCriu()
+	h.CriuVersion = QueryCriuVersion(criuPath)
 	return h
 }
 
-// hostWithoutCriu is CurrentHost without asking CRIU its version, which
+// HostWithoutCriu is CurrentHost without asking CRIU its version, which
 // costs a CRIU start (0.2-0.5 s under emulation): a checkpoint reads the
-// version from CRIU's log instead (criuVersionFromLog).
-func hostWithoutCriu() HostInfo {
+// version from CRIU's log instead (CriuVersionFromLog).
+func HostWithoutCriu() HostInfo {
 	h := HostInfo{Arch: runtime.GOARCH, CgroupVersion: cgroupVersion(), CPUFeatures: cpuFeatures()}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		h.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
 	return h
-}
-
-// criuVersionFromLog reads the version CRIU writes near the top of its
-// log ("Version: 3.17.1 (gitid ...)"); 0 if there is none.
-func criuVersionFromLog(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for n := 0; n < 50 && s.Scan(); n++ {
-		_, rest, ok := strings.Cut(s.Text(), "Version: ")
-		if !ok {
-			continue
-		}
-		return parseCriuVersion(strings.Fields(rest + " ")[0])
-	}
-	return 0
-}
-
-// parseCriuVersion turns "3.17.1" or "4.1" into go-criu's number (31701,
-// 40100); 0 if it is not a version.
-func parseCriuVersion(s string) int {
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 || len(parts) > 3 {
-		return 0
-	}
-	v := 0
-	for i, mult := range []int{10000, 100, 1} {
-		if i >= len(parts) {
-			break
-		}
-		n, err := strconv.Atoi(parts[i])
-		if err != nil || n < 0 || n > 99 {
-			return 0
-		}
-		v += n * mult
-	}
-	return v
-}
-
-func criuVersion(path string) int {
-	c := criu.MakeCriu()
-	if path != "" {
-		c.SetCriuPath(path)
-	}
-	v, err := c.GetCriuVersion()
-	if err != nil {
-		return 0
-	}
-	return v
 }
 
 func cgroupVersion() string {
@@ -144,10 +90,10 @@ func cpuFeatures() []string {
 	return nil
 }
 
-// restoreBlockers lists why an image taken on host img cannot be restored
+// RestoreBlockers lists why an image taken on host img cannot be restored
 // on host here. Kernel and CRIU differences are not blockers by themselves:
 // CRIU reads images of older versions, and its own checks run later.
-func restoreBlockers(img, here HostInfo) []string {
+func RestoreBlockers(img, here HostInfo) []string {
 	var out []string
 	if img.Arch != "" && img.Arch != here.Arch {
 		out = append(out, "architecture "+img.Arch+" (this host: "+here.Arch+")")
@@ -165,17 +111,4 @@ func restoreBlockers(img, here HostInfo) []string {
 		out = append(out, "images written by CRIU "+CriuVersionString(img.CriuVersion)+", this host has CRIU "+CriuVersionString(here.CriuVersion))
 	}
 	return out
-}
-
-// CriuVersionString turns go-criu's version number (31701) into "3.17.1".
-func CriuVersionString(v int) string {
-	if v <= 0 {
-		return "unknown"
-	}
-	major, minor, sub := v/10000, v/100%100, v%100
-	s := strconv.Itoa(major) + "." + strconv.Itoa(minor)
-	if sub > 0 {
-		s += "." + strconv.Itoa(sub)
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ func TestCriuVersionCached(t *testing.T) {
 	if err := os.Chmod(fake, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if v := criuVersionCached(root, fake); v != 0 {
+	if v := CriuVersionCached(root, fake); v != 0 {
 		t.Fatalf("version of a CRIU that cannot answer: %d", v)
 	}
 	if _, err := os.Stat(filepath.Join(root, criuVersionFile)); err == nil {
@@ -30,17 +30,17 @@ func TestCriuVersionCached(t *testing.T) {
 		writeFile(t, filepath.Join(root, criuVersionFile), string(data))
 	}
 	writeRecord(criuVersionRecord{Path: fake, Stat: st, Version: 31701})
-	if v := criuVersionCached(root, fake); v != 31701 {
+	if v := CriuVersionCached(root, fake); v != 31701 {
 		t.Fatalf("recorded version not used: %d", v)
 	}
 	// The binary changes (a package upgrade): the record no longer holds.
 	writeFile(t, fake, "#!/bin/sh\nexit 22\n") // another size: timestamps may not move within one clock tick
-	if v := criuVersionCached(root, fake); v != 0 {
+	if v := CriuVersionCached(root, fake); v != 0 {
 		t.Fatalf("record of a replaced binary used: %d", v)
 	}
 	// Another binary, same record: not used either.
 	writeRecord(criuVersionRecord{Path: "/usr/sbin/criu-other", Stat: st, Version: 31701})
-	if v := criuVersionCached(root, fake); v != 0 {
+	if v := CriuVersionCached(root, fake); v != 0 {
 		t.Fatalf("record of another path used: %d", v)
 	}
 }
@@ -53,7 +53,7 @@ func TestCriuVersionCachedRecords(t *testing.T) {
 		t.Skip("no criu in PATH")
 	}
 	root := filepath.Join(t.TempDir(), "rt") // created on first record
-	v := criuVersionCached(root, criu)
+	v := CriuVersionCached(root, criu)
 	if v <= 0 {
 		t.Skipf("criu in PATH does not answer a version query here")
 	}
@@ -68,10 +68,32 @@ func TestCriuVersionCachedRecords(t *testing.T) {
 	rec.Version = 99999 // a changed record shows the next call reads it
 	data, _ = json.Marshal(rec)
 	writeFile(t, filepath.Join(root, criuVersionFile), string(data))
-	if got := criuVersionCached(root, criu); got != 99999 {
+	if got := CriuVersionCached(root, criu); got != 99999 {
 		t.Fatalf("second query did not use the record: %d", got)
 	}
-	if got := criuVersionCached(root, ""); got != 99999 {
+	if got := CriuVersionCached(root, ""); got != 99999 {
 		t.Fatalf("criu from PATH did not use the record: %d", got)
+	}
+}
+
+func TestCriuVersionFromLog(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "dump.log")
+	writeFile(t, p, "(00.000000) Running kerndat\n(00.000001) Version: 3.17.1 (gitid 0)\n(00.000002) more\n")
+	if v := CriuVersionFromLog(p); v != 31701 {
+		t.Fatalf("3.17.1: %d", v)
+	}
+	writeFile(t, p, "(00.000001) Version: 4.1 (gitid v4.1)\n")
+	if v := CriuVersionFromLog(p); v != 40100 {
+		t.Fatalf("4.1: %d", v)
+	}
+	for _, bad := range []string{"no version here\n", "Version: x.y\n", "Version: 3\n", "Version: 3.170.1\n", ""} {
+		writeFile(t, p, bad)
+		if v := CriuVersionFromLog(p); v != 0 {
+			t.Fatalf("%q: %d", bad, v)
+		}
+	}
+	if v := CriuVersionFromLog(filepath.Join(dir, "missing")); v != 0 {
+		t.Fatalf("missing log: %d", v)
 	}
 }

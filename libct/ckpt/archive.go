@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"archive/tar"
@@ -21,6 +21,9 @@ import (
 	"github.com/DataDog/zstd"
 	"github.com/klauspost/compress/gzip"
 	"github.com/moby/sys/mountinfo"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
+	"github.com/rt-runtime/rt/libct/internal/jsonutil"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
@@ -62,12 +65,12 @@ type archiveConfigDump struct {
 	CheckpointedAt time.Time `json:"checkpointedTime"`
 }
 
-// exportCheckpoint writes the checkpoint in imageDir, with the changes of
+// Export writes the checkpoint in imageDir, with the changes of
 // the container's rootfs, into one archive. The archive is written to a
 // temporary name and renamed when complete. Images are streamed from their
 // directory into the compressor; only the (usually small) rootfs diff is
 // staged, because a tar entry needs its size up front.
-func exportCheckpoint(imageDir, rootfs string, created time.Time, m *Manifest, opts ExportOptions) (retErr error) {
+func Export(imageDir, rootfs string, created time.Time, m *Manifest, opts ExportOptions) (retErr error) {
 	if _, err := os.Lstat(filepath.Join(imageDir, "parent")); err == nil {
 		return errors.New("a checkpoint taken with --parent-path cannot be exported: its memory is split over the parent images; take a full checkpoint")
 	}
@@ -383,31 +386,45 @@ func volumeKey(dest string) string {
 	return strings.ReplaceAll(k, "/", "_")
 }
 
-// importTarget says where an archive's parts go.
-type importTarget struct {
-	imageDir string
-	rootfs   string            // target container's rootfs; "" extracts the images only
-	volumes  map[string]string // volumeKey -> target mount source
-	// beforeRootfs runs once the images are in imageDir and before the
-	// target rootfs is touched: the checks that can refuse the restore.
-	beforeRootfs func() error
-	// sums, if not nil, receives the manifestDigest of every regular image
+// Volumes maps the volume key of each bind mount of spec (what an archive
+// names the volume's content after) to the mount's source: where an import
+// puts the volume's content in the target bundle.
+func Volumes(spec *specs.Spec) map[string]string {
+	volumes := map[string]string{}
+	for _, m := range spec.Mounts {
+		if isBindMount(m.Type, m.Options) {
+			volumes[volumeKey(m.Destination)] = m.Source
+		}
+	}
+	return volumes
+}
+
+// ImportTarget says where an archive's parts go.
+type ImportTarget struct {
+	ImageDir string
+	Rootfs   string            // target container's rootfs; "" extracts the images only
+	Volumes  map[string]string // volume key (see Volumes) -> target mount source
+	// Check runs once, when the images are in ImageDir and before anything
+	// outside it is written: the restore's refusals (integrity, host,
+	// bundle), so that a refused import leaves the target rootfs alone.
+	Check func() error
+	// Sums, if not nil, receives the ManifestDigest of every regular image
 	// file as it streams out of the archive, so that the restore's
 	// integrity check need not read the images a second time. (The
 	// manifest comes last in the archive: its algorithm is not known yet.
 	// An archive of a sha256 manifest is read again by the check.)
-	sums map[string]string
+	Sums map[string]string
 }
 
-// importArchive extracts an archive written by exportCheckpoint. Nothing
+// Import extracts an archive written by Export. Nothing
 // is ever written outside the image directory, the target rootfs and
 // the volume sources: every path is resolved inside an os.Root, which
 // refuses "..", absolute paths and symlinks leading out. Device files are
 // skipped.
-func importArchive(file string, t importTarget) error {
+func Import(file string, t ImportTarget) error {
 	f, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("import %s: %w", file, UnwrapPathError(err))
+		return fmt.Errorf("import %s: %w", file, fsutil.UnwrapPathError(err))
 	}
 	defer f.Close()
 	dr, closeDR, err := decompressReader(bufio.NewReaderSize(f, 1<<20))
@@ -415,7 +432,7 @@ func importArchive(file string, t importTarget) error {
 		return fmt.Errorf("import %s: %w", file, err)
 	}
 	defer closeDR()
-	images, err := os.OpenRoot(t.imageDir)
+	images, err := os.OpenRoot(t.ImageDir)
 	if err != nil {
 		return err
 	}
@@ -423,11 +440,11 @@ func importArchive(file string, t importTarget) error {
 	tr := tar.NewReader(dr)
 	checked := false
 	check := func() error {
-		if checked || t.beforeRootfs == nil {
+		if checked || t.Check == nil {
 			return nil
 		}
 		checked = true
-		return t.beforeRootfs()
+		return t.Check()
 	}
 	sawImages, first := false, true
 	for {
@@ -450,30 +467,30 @@ func importArchive(file string, t importTarget) error {
 			rel := strings.TrimPrefix(name, archiveImagesDir+"/")
 			var r io.Reader = tr
 			var h hash.Hash
-			if t.sums != nil && hdr.Typeflag == tar.TypeReg {
-				h, _ = newDigest(manifestDigest)
+			if t.Sums != nil && hdr.Typeflag == tar.TypeReg {
+				h, _ = newDigest(ManifestDigest)
 				r = io.TeeReader(tr, h)
 			}
 			if err := extractEntry(images, rel, hdr, r); err != nil {
 				return fmt.Errorf("import %s: %s: %w", file, hdr.Name, err)
 			}
 			if h != nil {
-				t.sums[path.Clean(rel)] = hex.EncodeToString(h.Sum(nil))
+				t.Sums[path.Clean(rel)] = hex.EncodeToString(h.Sum(nil))
 			}
-		case t.rootfs == "":
+		case t.Rootfs == "":
 			// images only (inspect-checkpoint): skip the rest
 		case name == archiveRootfsDiff:
 			if err := check(); err != nil {
 				return err
 			}
-			if err := extractTarInto(t.rootfs, tar.NewReader(tr)); err != nil {
-				return fmt.Errorf("import %s: rootfs changes into %s: %w", file, t.rootfs, err)
+			if err := extractTarInto(t.Rootfs, tar.NewReader(tr)); err != nil {
+				return fmt.Errorf("import %s: rootfs changes into %s: %w", file, t.Rootfs, err)
 			}
 		case name == archiveDeleted:
 			if err := check(); err != nil {
 				return err
 			}
-			if err := applyDeletions(t.rootfs, tr); err != nil {
+			if err := applyDeletions(t.Rootfs, tr); err != nil {
 				return fmt.Errorf("import %s: %w", file, err)
 			}
 		case strings.HasPrefix(name, archiveVolumesDir+"/"):
@@ -481,7 +498,7 @@ func importArchive(file string, t importTarget) error {
 				return err
 			}
 			key, rest, _ := strings.Cut(strings.TrimPrefix(name, archiveVolumesDir+"/"), "/")
-			dst, ok := t.volumes[key]
+			dst, ok := t.Volumes[key]
 			if !ok {
 				logrus.Warnf("import %s: volume %s has no bind mount in the target bundle; skipped", file, key)
 				continue
@@ -626,7 +643,7 @@ func applyDeletions(rootfs string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := decodeJSON(data, &paths); err != nil {
+	if err := jsonutil.Decode(data, &paths); err != nil {
 		return fmt.Errorf("%s: %w", archiveDeleted, err)
 	}
 	root, err := os.OpenRoot(rootfs)
@@ -648,5 +665,5 @@ func applyDeletions(rootfs string, r io.Reader) error {
 // ExtractImages writes the CRIU images and the manifest of an archive made
 // by checkpoint --export into dir; the rootfs changes are not read.
 func ExtractImages(file, dir string) error {
-	return importArchive(file, importTarget{imageDir: dir})
+	return Import(file, ImportTarget{ImageDir: dir})
 }

@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"encoding/hex"
@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// dumpHasher digests the pages images of a dump while CRIU writes them,
+// DumpHasher digests the pages images of a dump while CRIU writes them,
 // so that the manifest costs little more than CRIU's own time: the
 // pages images are almost all of an image's bytes, and CRIU writes them
 // on one CPU, leaving the others idle.
@@ -21,7 +21,7 @@ import (
 // criu-image-streamer builds on): bytes read once are final. It still
 // checks what it can: a file that shrinks, or is replaced by another
 // inode, is dropped and hashed again after the dump like any other file.
-type dumpHasher struct {
+type DumpHasher struct {
 	dir   string
 	alg   string
 	stop  chan struct{}
@@ -48,10 +48,10 @@ func isPagesImage(name string) bool {
 	return strings.HasPrefix(name, "pages-") && strings.HasSuffix(name, ".img")
 }
 
-// startDumpHasher follows the pages images appearing in dir until finish
+// StartDumpHasher follows the pages images appearing in dir until finish
 // or abandon.
-func startDumpHasher(dir, alg string) *dumpHasher {
-	d := &dumpHasher{
+func StartDumpHasher(dir, alg string) *DumpHasher {
+	d := &DumpHasher{
 		dir: dir, alg: alg,
 		stop: make(chan struct{}), done: make(chan struct{}),
 		files: map[string]*followedFile{},
@@ -76,7 +76,7 @@ func startDumpHasher(dir, alg string) *dumpHasher {
 
 // pass opens new pages images and reads every followed file to its
 // current end. It reports whether it read anything.
-func (d *dumpHasher) pass(buf []byte) bool {
+func (d *DumpHasher) pass(buf []byte) bool {
 	entries, err := os.ReadDir(d.dir)
 	if err != nil {
 		return false
@@ -122,10 +122,13 @@ func (d *dumpHasher) pass(buf []byte) bool {
 	return progressed
 }
 
-// finish is called once CRIU has exited: it reads every followed file to
+// BytesRead is how much the follower has digested so far.
+func (d *DumpHasher) BytesRead() int64 { return d.read.Load() }
+
+// Finish is called once CRIU has exited: it reads every followed file to
 // its end and returns the digests of those that are whole and still the
 // file at their name, with their FileStat.
-func (d *dumpHasher) finish() (map[string]string, map[string]FileStat) {
+func (d *DumpHasher) Finish() (map[string]string, map[string]FileStat) {
 	close(d.stop)
 	<-d.done
 	d.pass(make([]byte, 1<<20))
@@ -145,7 +148,7 @@ func (d *dumpHasher) finish() (map[string]string, map[string]FileStat) {
 }
 
 // abandon stops following (the dump failed) and closes the files.
-func (d *dumpHasher) abandon() {
+func (d *DumpHasher) Abandon() {
 	close(d.stop)
 	<-d.done
 	for _, ff := range d.files {

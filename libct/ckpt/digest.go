@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"crypto/sha256"
@@ -26,11 +26,11 @@ const (
 	DigestSHA256 = "sha256"
 )
 
-// manifestDigest is the algorithm of the manifests rt writes. The digests
-// computed ahead of writeManifest (by a dumpHasher during the dump, by an
+// ManifestDigest is the algorithm of the manifests rt writes. The digests
+// computed ahead of WriteManifest (by a DumpHasher during the dump, by an
 // import as files stream in) use it too, so that they can stand for a
 // read of the file.
-const manifestDigest = DigestXXH64
+const ManifestDigest = DigestXXH64
 
 // newDigest returns a hash for a manifest digest algorithm.
 func newDigest(alg string) (hash.Hash, error) {

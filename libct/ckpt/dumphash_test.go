@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func appendSlowly(t *testing.T, path string, data []byte, chunk int) {
 // files; other files are left to the manifest's own pass.
 func TestDumpHasherFollowsGrowingFiles(t *testing.T) {
 	dir := t.TempDir()
-	d := startDumpHasher(dir, DigestXXH64)
+	d := StartDumpHasher(dir, DigestXXH64)
 	one := bytes.Repeat([]byte("0123456789abcdef"), 300_000) // 4.8 MB
 	two := bytes.Repeat([]byte("x"), 70_001)
 	done := make(chan struct{})
@@ -41,7 +41,7 @@ func TestDumpHasherFollowsGrowingFiles(t *testing.T) {
 		writeFile(t, filepath.Join(dir, "core-1.img"), "core")
 	}()
 	<-done
-	sums, stats := d.finish()
+	sums, stats := d.Finish()
 	if len(sums) != 2 || len(stats) != 2 {
 		t.Fatalf("followed %v (stats %v), want pages-1.img and pages-2.img", sums, stats)
 	}
@@ -58,10 +58,10 @@ func TestDumpHasherFollowsGrowingFiles(t *testing.T) {
 			t.Errorf("%s: stat %+v, file has %+v", n, stats[n], st)
 		}
 	}
-	// writeManifest takes them as they are and hashes the rest.
+	// WriteManifest takes them as they are and hashes the rest.
 	sums["pages-2.img"] = "0000000000000000" // a lie shows it was not re-read
 	m := &Manifest{Kind: KindDump}
-	if err := writeManifest(dir, m, sums, stats); err != nil {
+	if err := WriteManifest(dir, m, sums, stats); err != nil {
 		t.Fatal(err)
 	}
 	if m.Files["pages-2.img"] != "0000000000000000" || m.Files["core-1.img"] == "" || len(m.FileStats) != 3 {
@@ -72,7 +72,7 @@ func TestDumpHasherFollowsGrowingFiles(t *testing.T) {
 // A followed file that shrinks or is replaced is not trusted.
 func TestDumpHasherDropsChangedFiles(t *testing.T) {
 	dir := t.TempDir()
-	d := startDumpHasher(dir, DigestXXH64)
+	d := StartDumpHasher(dir, DigestXXH64)
 	shrunk, replaced := filepath.Join(dir, "pages-1.img"), filepath.Join(dir, "pages-2.img")
 	writeFile(t, shrunk, string(bytes.Repeat([]byte("a"), 50_000)))
 	writeFile(t, replaced, "first")
@@ -89,7 +89,7 @@ func TestDumpHasherDropsChangedFiles(t *testing.T) {
 	if err := os.Rename(replaced+".new", replaced); err != nil {
 		t.Fatal(err)
 	}
-	sums, _ := d.finish()
+	sums, _ := d.Finish()
 	if len(sums) != 0 {
 		t.Fatalf("trusted %v after a truncation and a replacement", sums)
 	}
@@ -99,9 +99,9 @@ func TestDumpHasherDropsChangedFiles(t *testing.T) {
 func TestDumpHasherAbandon(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "pages-1.img"), "pages")
-	d := startDumpHasher(dir, DigestXXH64)
+	d := StartDumpHasher(dir, DigestXXH64)
 	time.Sleep(3 * dumpHashPoll)
-	d.abandon()
+	d.Abandon()
 	for _, ff := range d.files {
 		if _, err := ff.f.Stat(); err == nil {
 			t.Fatal("a followed file is still open")

@@ -1,7 +1,6 @@
-package libct
+package ckpt
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +29,7 @@ func TestImageStagePublish(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			final := filepath.Join(t.TempDir(), "ck")
 			tc.prepare(final)
-			s, err := newImageStage(final)
+			s, err := NewStage(final)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +38,7 @@ func TestImageStagePublish(t *testing.T) {
 			}
 			writeFile(t, filepath.Join(s.dir, "pages-1.img"), "pages")
 			writeFile(t, filepath.Join(s.dir, inventoryFile), "inv")
-			if err := s.publish(); err != nil {
+			if err := s.Publish(); err != nil {
 				t.Fatal(err)
 			}
 			if !HasCheckpoint(final) {
@@ -53,7 +52,7 @@ func TestImageStagePublish(t *testing.T) {
 				t.Fatalf("image dir mode %o, want 700", fi.Mode().Perm())
 			}
 			// A second checkpoint to the same path is refused.
-			if _, err := newImageStage(final); err == nil || !strings.Contains(err.Error(), "already holds a checkpoint") {
+			if _, err := NewStage(final); err == nil || !strings.Contains(err.Error(), "already holds a checkpoint") {
 				t.Fatalf("overwrite: %v", err)
 			}
 		})
@@ -62,17 +61,17 @@ func TestImageStagePublish(t *testing.T) {
 
 func TestImageStageDiscardKeepsLog(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "ck")
-	s, err := newImageStage(final)
+	s, err := NewStage(final)
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(s.dir, inventoryFile), "partial")
-	writeFile(t, filepath.Join(s.dir, dumpLog), "Error (x): boom")
-	s.discard(dumpLog, filepath.Join(final, dumpLog))
+	writeFile(t, filepath.Join(s.dir, DumpLog), "Error (x): boom")
+	s.Discard(DumpLog, filepath.Join(final, DumpLog))
 	if HasCheckpoint(final) {
 		t.Fatal("a failed dump left a complete-looking image")
 	}
-	if data, err := os.ReadFile(filepath.Join(final, dumpLog)); err != nil || !strings.Contains(string(data), "boom") {
+	if data, err := os.ReadFile(filepath.Join(final, DumpLog)); err != nil || !strings.Contains(string(data), "boom") {
 		t.Fatalf("log not kept: %q %v", data, err)
 	}
 	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
@@ -94,52 +93,16 @@ func TestCheckRestorable(t *testing.T) {
 	}
 }
 
-func TestReadCriuLog(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "dump.log")
-	writeFile(t, path, `(00.001) Version: 3.17.1
-(00.002) Warn  (criu/kerndat.c:1): something harmless about pty
-(00.010) Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds
-(00.011) Error (criu/kerndat.c:1615): kerndat_vdso_fill_symtable failed when initializing kerndat.
-`)
-	r := ReadCriuLog(path)
-	if len(r.Errors) != 2 || !strings.Contains(r.Cause, "too old") || !strings.Contains(r.Fix, "4.1") {
-		t.Fatalf("report %+v", r)
-	}
-	e := &criuError{op: "checkpoint", id: "c1", err: errors.New("criu failed: type NOTIFY errno 0"), report: r}
-	first := strings.SplitN(e.Error(), "\n", 2)[0]
-	if !strings.Contains(first, "checkpoint c1") || !strings.Contains(first, "CRIU >= 4.1") {
-		t.Fatalf("first line %q lacks the cause and fix", first)
-	}
-	if !strings.Contains(e.Error(), "Unexpected rt vDSO area bounds") || !strings.Contains(e.Error(), path) {
-		t.Fatalf("error lacks quoted lines or path:\n%s", e)
-	}
-
-	writeFile(t, path, "(00.1) Error (criu/sk-inet.c:1): inet: Connected TCP socket, consider using --tcp-established option.\n")
-	if r := ReadCriuLog(path); !strings.Contains(r.Fix, "--tcp-established") {
-		t.Fatalf("tcp hint missing: %+v", r)
-	}
-	writeFile(t, path, "(00.1) Error (criu/x.c:1): something new\n")
-	r = ReadCriuLog(path)
-	e = &criuError{op: "restore", id: "c2", err: errors.New("criu failed"), report: r}
-	if r.Cause != "" || !strings.HasPrefix(e.Error(), "restore c2: criu failed: something new") {
-		t.Fatalf("unknown failure: %q", e.Error())
-	}
-	if r := ReadCriuLog(filepath.Join(dir, "missing.log")); len(r.Errors) != 0 || r.Path == "" {
-		t.Fatalf("missing log: %+v", r)
-	}
-}
-
 func TestStaleStagesRemoved(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "ck")
-	live, err := newImageStage(final)
+	live, err := NewStage(final)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A stage left by a killed rt: nobody holds its lock.
 	dead := filepath.Join(filepath.Dir(final), ".ck"+stageInfix+"dead")
 	writeFile(t, filepath.Join(dead, "pages-1.img"), "x")
-	other, err := newImageStage(final)
+	other, err := NewStage(final)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,13 +115,13 @@ func TestStaleStagesRemoved(t *testing.T) {
 	// Two checkpoints racing for one path: the second to publish fails.
 	writeFile(t, filepath.Join(live.dir, inventoryFile), "a")
 	writeFile(t, filepath.Join(other.dir, inventoryFile), "b")
-	if err := live.publish(); err != nil {
+	if err := live.Publish(); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.publish(); err == nil || !strings.Contains(err.Error(), "already holds") {
+	if err := other.Publish(); err == nil || !strings.Contains(err.Error(), "already holds") {
 		t.Fatalf("second publish: %v", err)
 	}
-	other.discard("", "")
+	other.Discard("", "")
 	if b, _ := os.ReadFile(filepath.Join(final, inventoryFile)); string(b) != "a" {
 		t.Fatalf("first checkpoint overwritten: %q", b)
 	}
@@ -166,12 +129,12 @@ func TestStaleStagesRemoved(t *testing.T) {
 
 func TestImageStageKeep(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "ck")
-	s, err := newImageStage(final)
+	s, err := NewStage(final)
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(s.dir, inventoryFile), "only copy")
-	kept := s.keep()
+	kept := s.Keep()
 	if !strings.HasPrefix(kept, final+".rt-unpublished-") || !HasCheckpoint(kept) {
 		t.Fatalf("kept at %s", kept)
 	}

@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"crypto/sha256"
@@ -19,9 +19,9 @@ func sampleImage(t *testing.T) (string, *Manifest) {
 	writeFile(t, filepath.Join(dir, inventoryFile), "inventory")
 	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("p", 4096))
 	writeFile(t, filepath.Join(dir, "descriptors.json"), `["/dev/null"]`)
-	writeFile(t, filepath.Join(dir, dumpLog), "log is not part of the image")
-	m := &Manifest{Kind: KindDump, ContainerID: "c1", Options: CROptions{TCPEstablished: true, ImagePath: "/secret/path"}}
-	if err := writeManifest(dir, m, nil, nil); err != nil {
+	writeFile(t, filepath.Join(dir, DumpLog), "log is not part of the image")
+	m := &Manifest{Kind: KindDump, ContainerID: "c1", Options: optionsOf(t, "tcp-established", true, "image-path", "/secret/path")}
+	if err := WriteManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir, m
@@ -33,10 +33,10 @@ func TestManifestRoundTrip(t *testing.T) {
 	if err != nil || m == nil {
 		t.Fatalf("read: %v", err)
 	}
-	if len(m.Files) != 3 || m.Files["pages-1.img"] == "" || m.Files[dumpLog] != "" {
+	if len(m.Files) != 3 || m.Files["pages-1.img"] == "" || m.Files[DumpLog] != "" {
 		t.Fatalf("files %v", m.Files)
 	}
-	if !m.Options.TCPEstablished || m.Options.ImagePath != "" {
+	if m.Options.Flags() != "--tcp-established" || m.Options.ImagePath() != "" {
 		t.Fatalf("options %+v: want tcp-established recorded and no local path", m.Options)
 	}
 	if err := m.Verify(dir); err != nil {
@@ -127,59 +127,12 @@ func TestSpecDifferences(t *testing.T) {
 	}
 }
 
-func TestOptionDefaultsAndRecorded(t *testing.T) {
-	cfg := &Config{Checkpoint: CROptions{FileLocks: true, TCPEstablished: true}}
-	d, err := optionDefaults(cfg, map[string]string{
-		AnnotationPrefix + "ext-unix-sk":         "true",
-		AnnotationPrefix + "tcp-established":     "false",
-		AnnotationPrefix + "manage-cgroups-mode": "ignore",
-		"unrelated":                              "x",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !d.FileLocks || !d.ExtUnixSk || d.TCPEstablished || d.ManageCgroupsMode != "ignore" {
-		t.Fatalf("defaults %+v", d)
-	}
-	if _, err := optionDefaults(&Config{}, map[string]string{AnnotationPrefix + "tcp-established": "yes please"}); err == nil {
-		t.Fatal("non-boolean annotation accepted")
-	}
-	if _, err := optionDefaults(&Config{}, map[string]string{AnnotationPrefix + "warp-drive": "true"}); err == nil {
-		t.Fatal("unknown option annotation accepted")
-	}
-	o := CROptions{ShellJob: true}
-	added := o.addRecorded(CROptions{TCPEstablished: true, ShellJob: true, EmptyNs: []string{"network"}})
-	if !o.TCPEstablished || len(added) != 2 || added[0] != "--tcp-established" {
-		t.Fatalf("added %v to %+v", added, o)
-	}
-}
-
-func TestLoadConfig(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "config.json")
-	t.Setenv("RT_CONFIG", p)
-	if c, err := LoadConfig(); err != nil || c.Checkpoint.TCPEstablished {
-		t.Fatalf("missing file: %+v %v", c, err)
-	}
-	writeFile(t, p, `{"checkpoint": {"tcpEstablished": true}}`)
-	if c, err := LoadConfig(); err != nil || !c.Checkpoint.TCPEstablished {
-		t.Fatalf("%+v %v", c, err)
-	}
-	writeFile(t, p, `{"checkpoint": {"leaveRunning": true}}`)
-	if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), "leaveRunning") {
-		t.Fatalf("per-call option as default: %v", err)
-	}
-	writeFile(t, p, `{"checkpoint": `)
-	if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), p) {
-		t.Fatalf("bad file: %v", err)
-	}
-}
-
 func TestRestoreBlockers(t *testing.T) {
 	here := HostInfo{Arch: "amd64", CPUFeatures: []string{"sse", "avx"}, CriuVersion: 31701}
-	if b := restoreBlockers(HostInfo{Arch: "amd64", CPUFeatures: []string{"sse"}, CriuVersion: 31600}, here); len(b) != 0 {
+	if b := RestoreBlockers(HostInfo{Arch: "amd64", CPUFeatures: []string{"sse"}, CriuVersion: 31600}, here); len(b) != 0 {
 		t.Fatalf("compatible image refused: %v", b)
 	}
-	b := strings.Join(restoreBlockers(HostInfo{Arch: "arm64", CPUFeatures: []string{"avx512f", "sse"}, CriuVersion: 40100}, here), "; ")
+	b := strings.Join(RestoreBlockers(HostInfo{Arch: "arm64", CPUFeatures: []string{"avx512f", "sse"}, CriuVersion: 40100}, here), "; ")
 	for _, want := range []string{"architecture arm64", "avx512f", "CRIU 4.1"} {
 		if !strings.Contains(b, want) {
 			t.Errorf("blockers %q lack %q", b, want)
@@ -195,9 +148,9 @@ func TestManifestVerifyManyFiles(t *testing.T) {
 		data := strings.Repeat(fmt.Sprintf("%d-", i), 1000*(i+1))
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("pages-%02d.img", i)), data)
 	}
-	writeFile(t, filepath.Join(dir, dumpLog), "log, not hashed")
+	writeFile(t, filepath.Join(dir, DumpLog), "log, not hashed")
 	m := &Manifest{Kind: KindDump}
-	if err := writeManifest(dir, m, nil, nil); err != nil {
+	if err := WriteManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(m.Files) != 40 {
@@ -232,24 +185,24 @@ func TestManifestVerifyKnownAndHostile(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "pages-1.img"), "pages")
 	writeFile(t, filepath.Join(dir, "core-1.img"), "core")
 	m := &Manifest{Kind: KindDump}
-	if err := writeManifest(dir, m, nil, nil); err != nil {
+	if err := WriteManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	known := map[string]string{"pages-1.img": m.Files["pages-1.img"]}
-	if err := m.verify(dir, known, DigestXXH64); err != nil {
+	if err := m.verifyKnown(dir, known, DigestXXH64); err != nil {
 		t.Fatal(err)
 	}
 	// a wrong known sum is caught: it is what was streamed in
 	wrong := map[string]string{"pages-1.img": "00"}
-	if err := m.verify(dir, wrong, DigestXXH64); err == nil || !strings.Contains(err.Error(), "pages-1.img is corrupted") {
+	if err := m.verifyKnown(dir, wrong, DigestXXH64); err == nil || !strings.Contains(err.Error(), "pages-1.img is corrupted") {
 		t.Fatalf("wrong streamed sum: %v", err)
 	}
 	// sums of another algorithm than the manifest's are not used
-	if err := m.verify(dir, wrong, DigestSHA256); err != nil {
+	if err := m.verifyKnown(dir, wrong, DigestSHA256); err != nil {
 		t.Fatalf("sums of another algorithm were used: %v", err)
 	}
 	os.Remove(filepath.Join(dir, "pages-1.img"))
-	if err := m.verify(dir, known, DigestXXH64); err == nil || !strings.Contains(err.Error(), "pages-1.img is missing") {
+	if err := m.verifyKnown(dir, known, DigestXXH64); err == nil || !strings.Contains(err.Error(), "pages-1.img is missing") {
 		t.Fatalf("removed after import: %v", err)
 	}
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "pages-1.img")); err != nil {
@@ -271,7 +224,7 @@ func TestVerifySkipsUnchangedFiles(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("p", 4096))
 	writeFile(t, filepath.Join(dir, "core-1.img"), "core")
 	m := &Manifest{Kind: KindDump}
-	if err := writeManifest(dir, m, nil, nil); err != nil {
+	if err := WriteManifest(dir, m, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(m.FileStats) != 2 {

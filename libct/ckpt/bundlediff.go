@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"fmt"
@@ -110,7 +110,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// joinDifferences formats differences for an error message.
-func joinDifferences(d []string) string {
+// JoinDifferences formats differences for an error message.
+func JoinDifferences(d []string) string {
 	return "\n  - " + strings.Join(d, "\n  - ")
 }

@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/rt-runtime/rt/libct/internal/jsonutil"
 	"github.com/sirupsen/logrus"
 )
 
@@ -41,13 +42,13 @@ type Manifest struct {
 	ContainerID     string    `json:"containerID"`
 	Bundle          string    `json:"bundle,omitempty"`
 	Host            HostInfo  `json:"host"`
-	Options         CROptions `json:"options"`
+	Options         Options   `json:"options"`
 	Started         time.Time `json:"started"`
 	Finished        time.Time `json:"finished"`
 	// Spec is the source bundle's config.json, to compare with the bundle
 	// a restore targets.
 	Spec *specs.Spec `json:"spec,omitempty"`
-	// Digest is the algorithm of Files' sums: manifestDigest in the
+	// Digest is the algorithm of Files' sums: ManifestDigest in the
 	// manifests rt writes; empty in version 1 manifests, which used
 	// sha256.
 	Digest string `json:"digest,omitempty"`
@@ -215,24 +216,24 @@ func hashFiles(dir string, names []string, alg string) (map[string]string, map[s
 
 func skipInManifest(rel string) bool {
 	switch filepath.Base(rel) {
-	case ManifestFile, dumpLog, restoreLog, "stats-restore":
+	case ManifestFile, DumpLog, RestoreLog, "stats-restore":
 		return true
 	}
 	return false
 }
 
-// writeManifest hashes dir and writes the manifest into it, through a
+// WriteManifest hashes dir and writes the manifest into it, through a
 // temporary file and a rename so that a crash never leaves a torn one.
-// known and knownStats are digests (manifestDigest) and FileStats already
-// computed for some files, by a dumpHasher; they may be nil.
-func writeManifest(dir string, m *Manifest, known map[string]string, knownStats map[string]FileStat) error {
-	files, stats, err := hashTree(dir, manifestDigest, known, knownStats)
+// known and knownStats are digests (ManifestDigest) and FileStats already
+// computed for some files, by a DumpHasher; they may be nil.
+func WriteManifest(dir string, m *Manifest, known map[string]string, knownStats map[string]FileStat) error {
+	files, stats, err := hashTree(dir, ManifestDigest, known, knownStats)
 	if err != nil {
 		return fmt.Errorf("hash checkpoint files: %w", err)
 	}
 	m.ManifestVersion = manifestVersion
 	m.RtVersion = Version
-	m.Digest = manifestDigest
+	m.Digest = ManifestDigest
 	m.Files = files
 	m.FileStats = stats
 	data, err := json.MarshalIndent(m, "", "  ")
@@ -262,7 +263,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 // ParseManifest decodes and sanity-checks a manifest.
 func ParseManifest(data []byte) (*Manifest, error) {
 	var m Manifest
-	if err := decodeJSON(data, &m); err != nil {
+	if err := jsonutil.Decode(data, &m); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", ManifestFile, err)
 	}
 	if m.ManifestVersion < 1 || m.ManifestVersion > manifestVersion {
@@ -290,13 +291,19 @@ func ParseManifest(data []byte) (*Manifest, error) {
 // Verify checks every file the manifest lists against its digest and
 // reports the first mismatch, missing file, or unexpected image file.
 func (m *Manifest) Verify(dir string) error {
-	return m.verify(dir, nil, "")
+	return m.verifyKnown(dir, nil, "")
 }
 
-// verify is Verify with sums already known for some files (computed while
+// VerifyImported is Verify for an image just imported, with the
+// ManifestDigest sums Import computed as the files streamed in.
+func (m *Manifest) VerifyImported(dir string, sums map[string]string) error {
+	return m.verifyKnown(dir, sums, ManifestDigest)
+}
+
+// verifyKnown is Verify with sums already known for some files (computed while
 // an import wrote them, with the algorithm knownAlg); only the others are
 // read. Known sums of another algorithm than the manifest's are ignored.
-func (m *Manifest) verify(dir string, known map[string]string, knownAlg string) error {
+func (m *Manifest) verifyKnown(dir string, known map[string]string, knownAlg string) error {
 	alg := m.digestAlg()
 	if knownAlg != alg {
 		known = nil

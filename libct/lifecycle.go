@@ -13,7 +13,7 @@ import (
 )
 
 // withContainer loads container id under its lock and calls fn.
-func (o *Options) withContainer(id string, fn func(*libcontainer.Container) error) error {
+func (o *Runtime) withContainer(id string, fn func(*libcontainer.Container) error) error {
 	c, lock, err := o.lockAndLoad(id)
 	if err != nil {
 		return err
@@ -25,7 +25,7 @@ func (o *Options) withContainer(id string, fn func(*libcontainer.Container) erro
 // lockAndLoad takes the lock of container id and loads it. When the
 // container does not exist, the lock file just created is removed again:
 // a command on a missing container leaves nothing under the root.
-func (o *Options) lockAndLoad(id string) (*libcontainer.Container, *ContainerLock, error) {
+func (o *Runtime) lockAndLoad(id string) (*libcontainer.Container, *ContainerLock, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, nil, err
 	}
@@ -46,7 +46,7 @@ func (o *Options) lockAndLoad(id string) (*libcontainer.Container, *ContainerLoc
 }
 
 // Start runs the user process of a created container.
-func (o *Options) Start(id string) error {
+func (o *Runtime) Start(id string) error {
 	// Under NOTIFY_SOCKET, start returns once the container reported
 	// READY (or ended), as runc's does; the lock is not held meanwhile.
 	notify := o.newNotifyRelay(id)
@@ -97,7 +97,7 @@ func (o *Options) Start(id string) error {
 // Kill sends sig to the container's init, or with all to every process of
 // the container. Engines map "container not running" to "process already
 // finished", so that text is kept.
-func (o *Options) Kill(id string, sig unix.Signal, all bool) error {
+func (o *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	return o.withContainer(id, func(c *libcontainer.Container) error {
 		var err error
 		if all && sig != unix.SIGKILL {
@@ -138,14 +138,14 @@ func signalAll(c *libcontainer.Container, sig unix.Signal) error {
 }
 
 // Pause freezes all processes of the container.
-func (o *Options) Pause(id string) error {
+func (o *Runtime) Pause(id string) error {
 	return o.withContainer(id, func(c *libcontainer.Container) error {
 		return c.Pause()
 	})
 }
 
 // Resume thaws a paused container.
-func (o *Options) Resume(id string) error {
+func (o *Runtime) Resume(id string) error {
 	return o.withContainer(id, func(c *libcontainer.Container) error {
 		return c.Resume()
 	})
@@ -167,7 +167,7 @@ type ContainerState struct {
 
 // State returns the state of container id. It takes no lock: state files
 // are replaced atomically, so a reader never sees a torn one.
-func (o *Options) State(id string) (*ContainerState, error) {
+func (o *Runtime) State(id string) (*ContainerState, error) {
 	c, err := o.Load(id)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"encoding/binary"

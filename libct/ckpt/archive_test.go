@@ -1,4 +1,4 @@
-package libct
+package ckpt
 
 import (
 	"archive/tar"
@@ -26,7 +26,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 			writeFile(t, filepath.Join(vol, "v.txt"), "volume data")
 			m.Spec = &specs.Spec{Mounts: []specs.Mount{{Destination: "/data", Type: "bind", Source: vol, Options: []string{"rbind"}}}}
 			archive := filepath.Join(t.TempDir(), "ck.tar")
-			if err := exportCheckpoint(img, rootfs, time.Now(), m, ExportOptions{Path: archive, Compression: comp, Volumes: true}); err != nil {
+			if err := Export(img, rootfs, time.Now(), m, ExportOptions{Path: archive, Compression: comp, Volumes: true}); err != nil {
 				t.Fatal(err)
 			}
 			if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(archive), ".*")); len(matches) != 0 {
@@ -36,10 +36,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 			newImg, newRootfs, newVol := t.TempDir(), t.TempDir(), t.TempDir()
 			checked := false
 			sums := map[string]string{}
-			err := importArchive(archive, importTarget{
-				imageDir: newImg, rootfs: newRootfs, volumes: map[string]string{"data": newVol},
-				sums: sums,
-				beforeRootfs: func() error {
+			err := Import(archive, ImportTarget{
+				ImageDir: newImg, Rootfs: newRootfs, Volumes: map[string]string{"data": newVol},
+				Sums: sums,
+				Check: func() error {
 					// The images are complete and intact before the
 					// rootfs is touched.
 					got, err := ReadManifest(newImg)
@@ -125,7 +125,7 @@ func TestImportRefusesToLeaveTargets(t *testing.T) {
 			rootfs := filepath.Join(base, "a", "rootfs")
 			os.MkdirAll(img, 0o700)
 			os.MkdirAll(rootfs, 0o700)
-			err := importArchive(build(entries), importTarget{imageDir: img, rootfs: rootfs})
+			err := Import(build(entries), ImportTarget{ImageDir: img, Rootfs: rootfs})
 			if err == nil {
 				t.Fatalf("import accepted a %s", name)
 			}
@@ -157,7 +157,7 @@ func TestImportSkipsDevicesAndNeedsImages(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a.tar")
 	os.WriteFile(p, buf.Bytes(), 0o600)
 	rootfs := t.TempDir()
-	if err := importArchive(p, importTarget{imageDir: t.TempDir(), rootfs: rootfs}); err != nil {
+	if err := Import(p, ImportTarget{ImageDir: t.TempDir(), Rootfs: rootfs}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(filepath.Join(rootfs, "dev", "sda")); err == nil {
@@ -165,7 +165,7 @@ func TestImportSkipsDevicesAndNeedsImages(t *testing.T) {
 	}
 
 	os.WriteFile(p, []byte("not an archive at all, just text"), 0o600)
-	err := importArchive(p, importTarget{imageDir: t.TempDir(), rootfs: t.TempDir()})
+	err := Import(p, ImportTarget{ImageDir: t.TempDir(), Rootfs: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), p) {
 		t.Fatalf("garbage archive: %v", err)
 	}
@@ -213,7 +213,7 @@ func TestZstdRefusesHugeWindow(t *testing.T) {
 	}
 }
 
-// BenchmarkExport times exportCheckpoint of a 256 MiB pages image of random
+// BenchmarkExport times Export of a 256 MiB pages image of random
 // (incompressible) data, natively: go test -tags seccomp -run - -bench
 // Export ./libct. RT_BENCH_EXPORT_DATA=FILE (256 MiB or more) exports that
 // data instead. On tmpfs when /dev/shm is there, as CRIU's images usually
@@ -256,7 +256,7 @@ func BenchmarkExport(b *testing.B) {
 		b.Fatal(err)
 	}
 	m := &Manifest{Kind: KindDump, ContainerID: "bench"}
-	if err := writeManifest(img, m, nil, nil); err != nil {
+	if err := WriteManifest(img, m, nil, nil); err != nil {
 		b.Fatal(err)
 	}
 	for _, comp := range []string{CompressZstd, CompressGzip, CompressNone} {
@@ -264,7 +264,7 @@ func BenchmarkExport(b *testing.B) {
 			b.SetBytes(size)
 			out := filepath.Join(base, "out.tar")
 			for b.Loop() {
-				if err := exportCheckpoint(img, "", time.Now(), m, ExportOptions{Path: out, Compression: comp}); err != nil {
+				if err := Export(img, "", time.Now(), m, ExportOptions{Path: out, Compression: comp}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -281,7 +281,7 @@ func TestExportFailureLeavesNothing(t *testing.T) {
 			img, m := sampleImage(t)
 			dir := t.TempDir()
 			archive := filepath.Join(dir, "ck.tar")
-			err := exportCheckpoint(img, filepath.Join(dir, "no-such-rootfs"), time.Now(), m, ExportOptions{Path: archive, Compression: comp})
+			err := Export(img, filepath.Join(dir, "no-such-rootfs"), time.Now(), m, ExportOptions{Path: archive, Compression: comp})
 			if err == nil {
 				t.Fatal("export with a missing rootfs succeeded")
 			}
@@ -292,7 +292,7 @@ func TestExportFailureLeavesNothing(t *testing.T) {
 				t.Fatalf("left behind: %v", left)
 			}
 			// The next export of the same image works.
-			if err := exportCheckpoint(img, "", time.Now(), m, ExportOptions{Path: archive, Compression: comp}); err != nil {
+			if err := Export(img, "", time.Now(), m, ExportOptions{Path: archive, Compression: comp}); err != nil {
 				t.Fatal(err)
 			}
 		})

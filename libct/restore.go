@@ -1,0 +1,241 @@
+package libct
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/rt-runtime/rt/libct/ckpt"
+	"github.com/rt-runtime/rt/libct/internal/fsutil"
+)
+
+// RestoreRequest is one "rt restore": a new container, from its bundle,
+// whose processes come from a checkpoint.
+type RestoreRequest struct {
+	Start   StartRequest // the new container: ID, bundle, stdio, pid file...
+	Options ckpt.Options // the command line's; recorded ones and defaults are added here
+	Import  string       // an archive made by checkpoint --export (--import)
+	Stats   io.Writer    // CRIU's statistics as JSON, when set (--print-stats)
+}
+
+// Restore creates container req.Start.ID from its bundle and restores its
+// processes from the checkpoint in the image path. The ID and bundle may
+// differ from the checkpointed container's.
+//
+// Nothing is touched before the container's lock is held and its ID is
+// known to be free. Every check that can refuse the restore (the image is
+// complete and intact, was taken on a compatible host, the bundle matches
+// the checkpointed one) runs before anything is created; with Import, the
+// images are extracted and checked before the archive's rootfs changes are
+// applied to the bundle. If anything fails, nothing of the new container
+// is left under the root.
+func (o *Runtime) Restore(req RestoreRequest) (int, error) {
+	if os.Geteuid() != 0 {
+		logrus.Warn("rt restore is untested with rootless containers")
+	}
+	id := req.Start.ID
+	if err := ValidateID(id); err != nil {
+		return -1, err
+	}
+	if err := req.Options.Validate(); err != nil {
+		return -1, err
+	}
+	bundle, spec, err := loadBundle(req.Start.Bundle)
+	if err != nil {
+		return -1, err
+	}
+	lock, err := o.Lock(id)
+	if err != nil {
+		return -1, err
+	}
+	defer lock.Unlock()
+	if _, err := os.Lstat(o.StateDir(id)); err == nil {
+		return -1, fmt.Errorf("container %s already exists", id)
+	}
+	cr := req.Options.Clone()
+	if req.Import != "" {
+		cleanup, err := o.importImage(id, &cr, req.Import, bundle, spec)
+		if cleanup != nil {
+			defer cleanup()
+		}
+		if err != nil {
+			return -1, fmt.Errorf("restore %s: %w", id, err)
+		}
+	} else if cr, err = o.checkRestore(id, cr, spec, bundle, nil); err != nil {
+		return -1, fmt.Errorf("restore %s: %w", id, err)
+	}
+	cleanupCriu, err := UseCriu(o.CriuPath)
+	if err != nil {
+		return -1, err
+	}
+	defer cleanupCriu()
+	run, err := prepareCriu("restore", id, cr)
+	if err != nil {
+		return -1, err
+	}
+	defer run.done()
+	start := req.Start
+	start.Bundle, start.Action = bundle, ActRestore
+	start.criu, start.lock, start.spec = run, lock, spec
+	if req.Stats != nil {
+		// Paths are absolute here: StartContainer changes into the bundle.
+		dirs := []string{run.opts.WorkDirectory, run.opts.ImagesDirectory}
+		start.OnStarted = func() {
+			st, err := ckpt.ReadRestoreStats(dirs...)
+			if err != nil {
+				logrus.Warnf("--print-stats: %v", err)
+				return
+			}
+			_ = ckpt.WriteStatsJSON(req.Stats, st)
+		}
+	}
+	status, err := o.StartContainer(start)
+	var ce *CriuError
+	if errors.As(err, &ce) && req.Import != "" && run.opts.WorkDirectory == "" && req.Options.ImagePath() == "" {
+		// The temporary import directory goes away: keep the log.
+		ce.Report.Path = keepLog(ce.Report.Path)
+	}
+	return status, err
+}
+
+// loadBundle makes the bundle path absolute and reads its spec, once.
+func loadBundle(bundle string) (string, *specs.Spec, error) {
+	if bundle == "" {
+		bundle = "."
+	}
+	abs, err := filepath.Abs(bundle)
+	if err != nil {
+		return "", nil, err
+	}
+	spec, err := LoadSpec(abs)
+	return abs, spec, err
+}
+
+// checkRestore runs the checks that can refuse a restore: the image can
+// be restored on this host (ckpt.CheckImage) and the target bundle
+// matches the checkpointed one. It returns the options completed by those
+// the checkpoint recorded, or for images rt did not take, by the
+// configured defaults. known holds ManifestDigest sums already computed
+// (by an import).
+func (o *Runtime) checkRestore(id string, cr ckpt.Options, spec *specs.Spec, bundle string, known map[string]string) (ckpt.Options, error) {
+	dir, err := cr.ImageDir()
+	if err != nil {
+		return cr, err
+	}
+	here := ckpt.HostWithoutCriu()
+	here.CriuVersion = ckpt.CriuVersionCached(ckpt.CriuVersionDir(), o.CriuPath)
+	v := ckpt.CheckImage(dir, here, known)
+	if err := v.Err(); err != nil {
+		return cr, err
+	}
+	m := v.Manifest
+	if m == nil {
+		// Not taken by rt (runc, or an image without manifest): only the
+		// configured defaults can help.
+		logrus.Infof("image path %s has no %s: restoring without integrity and compatibility checks", dir, ckpt.ManifestFile)
+		return cr.WithDefaults(spec.Annotations)
+	}
+	if d := ckpt.SpecDifferences(m.Spec, spec); len(d) > 0 {
+		return cr, fmt.Errorf("bundle %s does not match the checkpointed container %s:%s", bundle, m.ContainerID, ckpt.JoinDifferences(d))
+	}
+	if added := cr.AddRecorded(m.Options); len(added) > 0 {
+		logrus.Infof("restore %s: using %s as recorded in the checkpoint", id, strings.Join(added, " "))
+	}
+	return cr, nil
+}
+
+// importImage extracts an exported checkpoint for a restore into the
+// image path (or a temporary directory, removed by cleanup) and runs the
+// restore's checks before the target rootfs is changed. cr is completed as
+// checkRestore completes it, and points at the extracted images.
+func (o *Runtime) importImage(id string, cr *ckpt.Options, file, bundle string, spec *specs.Spec) (cleanup func(), err error) {
+	if spec.Root == nil {
+		return nil, fmt.Errorf("bundle %s: config.json has no root", bundle)
+	}
+	// undo removes what the import extracted when it fails, so that a
+	// retry into the same --image-path is not refused.
+	var undo func()
+	if cr.ImagePath() == "" {
+		dir, err := os.MkdirTemp("", "rt-import-")
+		if err != nil {
+			return nil, err
+		}
+		cr.SetImagePath(dir)
+		cleanup = func() { os.RemoveAll(dir) }
+	} else {
+		dir, err := cr.ImageDir()
+		if err != nil {
+			return nil, err
+		}
+		if ckpt.HasCheckpoint(dir) {
+			return nil, fmt.Errorf("--import: image path %s already holds a checkpoint", dir)
+		}
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+			return nil, fmt.Errorf("--import: image path %s is not empty", dir)
+		}
+		_, statErr := os.Stat(dir)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("image path %s: %w", dir, fsutil.UnwrapPathError(err))
+		}
+		undo = func() {
+			if os.IsNotExist(statErr) {
+				os.RemoveAll(dir)
+				return
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+		}
+		cr.SetImagePath(dir)
+	}
+	defer func() {
+		if err != nil && undo != nil {
+			undo()
+		}
+	}()
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	dir, _ := cr.ImageDir()
+	sums := map[string]string{}
+	err = ckpt.Import(file, ckpt.ImportTarget{
+		ImageDir: dir,
+		Rootfs:   rootfs,
+		Volumes:  ckpt.Volumes(spec),
+		Sums:     sums,
+		Check: func() error {
+			checked, err := o.checkRestore(id, *cr, spec, bundle, sums)
+			if err == nil {
+				*cr = checked
+			}
+			return err
+		},
+	})
+	return cleanup, err
+}
+
+// keepLog copies a CRIU log out of a directory about to be removed, next
+// to the other temporary files, and returns its new path.
+func keepLog(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return path
+	}
+	f, err := os.CreateTemp("", "rt-restore-*.log")
+	if err != nil {
+		return path
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		return path
+	}
+	return f.Name()
+}
