@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -182,13 +181,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// lookPathAbs finds an executable like a shell does and makes it absolute.
-func lookPathAbs(p string) (string, error) {
-	abs, err := exec.LookPath(p)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Abs(abs)
 }

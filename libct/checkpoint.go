@@ -163,13 +163,12 @@ func (d *dump) write() error {
 	if opts.LazyPages || opts.PageServer.Address != "" {
 		return d.writeInPlace()
 	}
-	final := opts.ImagesDirectory
+	final := d.run.imageDir
 	stage, err := ckpt.NewStage(final)
 	if err != nil {
 		return err
 	}
 	opts.ImagesDirectory = stage.Dir()
-	defer func() { opts.ImagesDirectory = final }()
 	if opts.WorkDirectory == "" {
 		d.run.log = filepath.Join(stage.Dir(), ckpt.DumpLog)
 	}
@@ -209,7 +208,7 @@ func (d *dump) write() error {
 }
 
 func (d *dump) writeInPlace() error {
-	final := d.run.opts.ImagesDirectory
+	final := d.run.imageDir
 	if ckpt.HasCheckpoint(final) {
 		return fmt.Errorf("image path %s already holds a checkpoint: remove it or choose another --image-path", final)
 	}

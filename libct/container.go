@@ -159,7 +159,6 @@ func (o *Runtime) Delete(id string, force bool) error {
 			// A half-created state dir (crash during create) has no
 			// state.json: remove it so the ID can be used again.
 			_ = os.RemoveAll(o.StateDir(id))
-			lock.Remove()
 			if force {
 				return nil
 			}
@@ -182,9 +181,6 @@ func (o *Runtime) Delete(id string, force bool) error {
 		default:
 			return fmt.Errorf("cannot delete container %s that is not stopped: %s", id, st)
 		}
-	}
-	if err == nil {
-		lock.Remove()
 	}
 	return err
 }

@@ -1,9 +1,9 @@
 package libct
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -19,11 +19,17 @@ import (
 // options as libcontainer takes them, where CRIU's log will be, and the
 // CRIU configuration file for the options CriuOpts cannot carry.
 type criuRun struct {
-	op      string // "checkpoint" or "restore"
-	id      string
-	opts    *libcontainer.CriuOpts
-	log     string // CRIU's log: in the work directory, else beside the images
-	confDir string // holds the CRIU configuration file; removed by done
+	op   string // "checkpoint" or "restore"
+	id   string
+	opts *libcontainer.CriuOpts
+	log  string // CRIU's log: in the work directory, else beside the images
+	// imageDir is the image path the caller named. A staged dump points
+	// opts.ImagesDirectory at its staging directory; errors name this one.
+	imageDir string
+	confDir  string // holds the CRIU configuration file; removed by done
+	// prevConfig is the caller's CRIU_CONFIG_FILE, put back by done.
+	prevConfig    string
+	hadPrevConfig bool
 }
 
 // toCriuOpts converts the request's options into libcontainer's
@@ -74,7 +80,7 @@ func prepareCriu(op, id string, cr ckpt.Options) (*criuRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &criuRun{op: op, id: id, opts: opts}
+	r := &criuRun{op: op, id: id, opts: opts, imageDir: opts.ImagesDirectory}
 	logName := ckpt.DumpLog
 	if op == "restore" {
 		logName = ckpt.RestoreLog
@@ -95,6 +101,7 @@ func prepareCriu(op, id string, cr ckpt.Options) (*criuRun, error) {
 			r.done()
 			return nil, err
 		}
+		r.prevConfig, r.hadPrevConfig = os.LookupEnv("CRIU_CONFIG_FILE")
 		os.Setenv("CRIU_CONFIG_FILE", conf)
 	}
 	return r, nil
@@ -103,7 +110,11 @@ func prepareCriu(op, id string, cr ckpt.Options) (*criuRun, error) {
 // done removes what prepareCriu made for CRIU alone.
 func (r *criuRun) done() {
 	if r.confDir != "" {
-		os.Unsetenv("CRIU_CONFIG_FILE")
+		if r.hadPrevConfig {
+			os.Setenv("CRIU_CONFIG_FILE", r.prevConfig)
+		} else {
+			os.Unsetenv("CRIU_CONFIG_FILE")
+		}
 		os.RemoveAll(r.confDir)
 		r.confDir = ""
 	}
@@ -112,17 +123,15 @@ func (r *criuRun) done() {
 // failed wraps an error of libcontainer's CRIU call into a CriuError with
 // what CRIU's log says.
 func (r *criuRun) failed(err error) error {
-	return &CriuError{Op: r.op, ID: r.id, Err: err, Report: ReadCriuLog(r.log), ImageDir: r.opts.ImagesDirectory}
+	return &CriuError{Op: r.op, ID: r.id, Err: err, Report: ReadCriuLog(r.log), ImageDir: r.imageDir}
 }
 
 // checkParentPath verifies that --parent-path names an existing directory
-// relative to the image directory, as CRIU expects.
+// relative to the image directory, as CRIU expects. (That it is relative
+// is the option table's check, run before.)
 func checkParentPath(image, parent string) error {
 	if parent == "" {
 		return nil
-	}
-	if filepath.IsAbs(parent) {
-		return errors.New("--parent-path must be relative to --image-path")
 	}
 	real := filepath.Join(image, parent)
 	fi, err := os.Stat(real)
@@ -156,4 +165,13 @@ func UseCriu(path string) (cleanup func(), err error) {
 	}
 	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return func() { os.RemoveAll(dir) }, nil
+}
+
+// lookPathAbs finds an executable like a shell does and makes it absolute.
+func lookPathAbs(p string) (string, error) {
+	abs, err := exec.LookPath(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(abs)
 }

@@ -131,6 +131,17 @@ func TestPrepareCriuConfigFile(t *testing.T) {
 	if _, err := os.Stat(conf); !os.IsNotExist(err) || os.Getenv("CRIU_CONFIG_FILE") != "" {
 		t.Fatalf("config file left: %v", err)
 	}
+	// A CRIU_CONFIG_FILE of the caller's is put back afterwards.
+	os.Setenv("CRIU_CONFIG_FILE", "/etc/mine.conf")
+	run, err = prepareCriu("checkpoint", "c1", setOptions(t, "image-path", dir, "network-lock", "iptables"))
+	if err != nil || os.Getenv("CRIU_CONFIG_FILE") == "/etc/mine.conf" {
+		t.Fatalf("rt's configuration file not used: %v", err)
+	}
+	run.done()
+	if got := os.Getenv("CRIU_CONFIG_FILE"); got != "/etc/mine.conf" {
+		t.Fatalf("CRIU_CONFIG_FILE after the operation: %q", got)
+	}
+	os.Unsetenv("CRIU_CONFIG_FILE")
 	run, err = prepareCriu("restore", "c1", setOptions(t, "image-path", dir))
 	if err != nil || run.confDir != "" || os.Getenv("CRIU_CONFIG_FILE") != "" || run.log != filepath.Join(dir, ckpt.RestoreLog) {
 		t.Fatalf("no config wanted: %+v %v", run, err)

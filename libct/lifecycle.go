@@ -3,7 +3,6 @@ package libct
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -35,10 +34,7 @@ func (o *Runtime) lockAndLoad(id string) (*libcontainer.Container, *ContainerLoc
 	}
 	c, err := o.Load(id)
 	if err != nil {
-		if _, serr := os.Stat(o.StateDir(id)); IsNotExist(err) && os.IsNotExist(serr) {
-			lock.Remove()
-		}
-		lock.Unlock()
+		lock.Unlock() // removes the lock file of a container that does not exist
 		return nil, nil, err
 	}
 	recoverInterruptedCheckpoint(c, o.StateDir(id))

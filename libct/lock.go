@@ -106,7 +106,7 @@ func sameFile(f *os.File, path string) bool {
 // failed), the lock file goes too: whatever path a command took, and
 // whatever failed after libcontainer removed the state (a poststop hook,
 // a cgroup), nothing of a container that no longer exists stays in the
-// root.
+// root. Waiters notice the file changed and retry.
 func (l *ContainerLock) Unlock() {
 	if l == nil || l.f == nil {
 		return
@@ -116,14 +116,4 @@ func (l *ContainerLock) Unlock() {
 	}
 	l.f.Close()
 	l.f = nil
-}
-
-// Remove deletes the lock file and releases the lock; used when the
-// container itself is gone. Waiters notice the file changed and retry.
-func (l *ContainerLock) Remove() {
-	if l == nil || l.f == nil {
-		return
-	}
-	_ = os.Remove(l.path)
-	l.Unlock()
 }

@@ -35,7 +35,9 @@ func TestLockBusy(t *testing.T) {
 }
 
 // TestLockMutualExclusion checks that no two holders overlap, even while
-// holders remove the lock file (as delete does).
+// holders remove the lock file (as delete does: the state directory goes,
+// and Unlock removes the lock file with it) and others create the
+// container again.
 func TestLockMutualExclusion(t *testing.T) {
 	root := t.TempDir()
 	var inside, maxInside, done atomic.Int32
@@ -57,10 +59,11 @@ func TestLockMutualExclusion(t *testing.T) {
 				time.Sleep(100 * time.Microsecond)
 				inside.Add(-1)
 				if i%3 == 0 {
-					l.Remove()
+					os.Remove(filepath.Join(root, "c"))
 				} else {
-					l.Unlock()
+					os.Mkdir(filepath.Join(root, "c"), 0o700)
 				}
+				l.Unlock()
 				done.Add(1)
 			}
 		}()

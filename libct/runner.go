@@ -186,9 +186,7 @@ func (r *Runner) destroy() {
 	}
 	if err := r.Container.Destroy(); err != nil {
 		logrus.Warn(err)
-		return
 	}
-	r.Lock.Remove()
 }
 
 func terminate(p *libcontainer.Process) {

@@ -111,20 +111,18 @@ var Table = []*Option{
 
 // ForCommand lists the options cmd takes as flags.
 func ForCommand(cmd Command) []*Option {
-	var out []*Option
-	for _, o := range Table {
-		if o.Commands&cmd != 0 {
-			out = append(out, o)
-		}
-	}
-	return out
+	return selectOptions(func(o *Option) bool { return o.Commands&cmd != 0 })
 }
 
 // IgnoredBy lists the flags cmd accepts and ignores.
 func IgnoredBy(cmd Command) []*Option {
+	return selectOptions(func(o *Option) bool { return o.Ignored&cmd != 0 })
+}
+
+func selectOptions(keep func(*Option) bool) []*Option {
 	var out []*Option
 	for _, o := range Table {
-		if o.Ignored&cmd != 0 {
+		if keep(o) {
 			out = append(out, o)
 		}
 	}
