@@ -30,8 +30,13 @@ func crFlag(o *ckpt.Option, ignored bool) cli.Flag {
 	case ckpt.Strings:
 		return cli.StringSliceFlag{Name: o.Name, Usage: usage, Hidden: ignored}
 	case ckpt.Int:
-		// Int options are file descriptors: -1 is none.
-		return cli.IntFlag{Name: o.Name, Usage: usage, Hidden: ignored, Value: -1}
+		// Only given values are read (crOptions): Value is what help
+		// shows. File descriptors: -1 is none.
+		value := -1
+		if o.Name == "pre-copy-rounds" {
+			value = ckpt.DefaultPreCopyRounds
+		}
+		return cli.IntFlag{Name: o.Name, Usage: usage, Hidden: ignored, Value: value}
 	default:
 		return cli.StringFlag{Name: o.Name, Usage: usage, Hidden: ignored}
 	}

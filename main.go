@@ -87,6 +87,7 @@ func main() {
 		featuresCommand,
 		inspectCheckpointCommand,
 		killCommand,
+		lazyServeCommand,
 		listCommand,
 		pauseCommand,
 		psCommand,

@@ -59,6 +59,11 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 			return err
 		}
 	}
+	if req.Options.PreCopy() {
+		if err := checkPreCopy(req.Options); err != nil {
+			return err
+		}
+	}
 	cleanup, err := UseCriu(o.CriuPath)
 	if err != nil {
 		return err
@@ -82,6 +87,14 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	if err != nil {
 		return err
 	}
+	if cr.PreCopy() && !req.Options.PreCopy() {
+		// A default (configuration file, annotation) never turns a
+		// checkpoint that works into one that is refused.
+		if err := checkPreCopy(cr); err != nil {
+			logrus.Warnf("checkpoint %s: not using the pre-copy default: %v", id, err)
+			_ = cr.Set(ckpt.Lookup("pre-copy"), false)
+		}
+	}
 	run, err := prepareCriu("checkpoint", id, cr)
 	if err != nil {
 		return err
@@ -103,12 +116,12 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	} else {
 		logrus.Warnf("checkpoint %s: the manifest will not hold the bundle's spec: %v", id, err)
 	}
-	d := &dump{c: c, stateDir: o.StateDir(id), before: st, run: run, manifest: m}
+	d := &dump{c: c, stateDir: o.StateDir(id), before: st, run: run, manifest: m, preCopy: cr.PreCopy(), rounds: cr.PreCopyRounds()}
 	if err := d.write(); err != nil {
 		return err
 	}
 	if req.Stats != nil {
-		writeDumpStats(req.Stats, image, run.opts.WorkDirectory)
+		writeDumpStats(req.Stats, image, run.opts.WorkDirectory, m.PreCopy)
 	}
 	var exportErr error
 	if req.Export != nil {
@@ -129,6 +142,29 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	}
 	return exportErr
 }
+
+// checkPreCopy refuses --pre-copy where it cannot work: with options that
+// take over the same CRIU calls, or on a kernel without soft-dirty
+// tracking. Nothing has run yet.
+func checkPreCopy(cr ckpt.Options) error {
+	for _, c := range []struct {
+		set  bool
+		flag string
+	}{
+		{cr.PreDump(), "--pre-dump"},
+		{cr.ParentPath() != "", "--parent-path"},
+		{cr.LazyPages(), "--lazy-pages"},
+		{cr.PageServer() != "", "--page-server"},
+	} {
+		if c.set {
+			return fmt.Errorf("--pre-copy cannot be combined with %s: rt chains the pre-dumps itself", c.flag)
+		}
+	}
+	return softDirtyProbe()
+}
+
+// softDirtyProbe is probeSoftDirty; tests replace it.
+var softDirtyProbe = probeSoftDirty
 
 // checkExportable refuses --export with options whose images are not all
 // local and complete, and an unknown compression, before anything runs.
@@ -152,6 +188,8 @@ type dump struct {
 	before   libcontainer.Status
 	run      *criuRun
 	manifest *ckpt.Manifest
+	preCopy  bool // run pre-copy rounds before the final dump
+	rounds   int  // at most this many
 }
 
 // write runs CRIU into a staging directory next to the image path and
@@ -168,25 +206,40 @@ func (d *dump) write() error {
 	if err != nil {
 		return err
 	}
+	// failed discards the stage, keeping CRIU's log (logName, relative to
+	// the stage) when it was written there.
+	failed := func(err error, logName string) error {
+		keep := ""
+		var ce *CriuError
+		if opts.WorkDirectory == "" && errors.As(err, &ce) {
+			keep = filepath.Join(final, ckpt.DumpLog)
+			ce.Report.Path = keep
+		}
+		stage.Discard(logName, keep)
+		return err
+	}
+	var known map[string]string
+	var knownStats map[string]ckpt.FileStat
+	if d.preCopy {
+		var logName string
+		if known, knownStats, logName, err = d.preCopyRounds(stage.Dir()); err != nil {
+			return failed(err, logName)
+		}
+		opts.ParentImage = ckpt.RoundDir(len(d.manifest.PreCopy))
+	}
 	opts.ImagesDirectory = stage.Dir()
 	if opts.WorkDirectory == "" {
 		d.run.log = filepath.Join(stage.Dir(), ckpt.DumpLog)
 	}
-	hasher := ckpt.StartDumpHasher(stage.Dir(), ckpt.ManifestDigest)
 	if err := d.criu(); err != nil {
-		hasher.Abandon()
-		keep := ""
-		if opts.WorkDirectory == "" {
-			keep = filepath.Join(final, ckpt.DumpLog)
-			err.(*CriuError).Report.Path = keep
-		}
-		stage.Discard(ckpt.DumpLog, keep)
-		return err
+		return failed(err, ckpt.DumpLog)
 	}
 	d.finish()
-	sums, stats := hasher.Finish()
-	logrus.Debugf("checkpoint %s: %d pages images (%d MiB) digested while CRIU wrote them", d.c.ID(), len(sums), hasher.BytesRead()>>20)
-	err = ckpt.WriteManifest(stage.Dir(), d.manifest, sums, stats)
+	// The images are digested once CRIU is done: the container is then
+	// running again (--leave-running) or gone, so rt's own work never
+	// lengthens the freeze. (Digesting while CRIU wrote made the frozen
+	// time 20-40% longer in the 2-CPU lane: docs/benchmarks.md.)
+	err = ckpt.WriteManifest(stage.Dir(), d.manifest, known, knownStats)
 	if err == nil {
 		err = stage.Publish()
 	}
@@ -226,9 +279,13 @@ func (d *dump) writeInPlace() error {
 }
 
 // criu runs CRIU's dump. A failure leaves the container as it was.
-func (d *dump) criu() error {
+func (d *dump) criu() error { return d.criuWith(d.run.opts) }
+
+// criuWith runs one CRIU call of the dump (a pre-copy round, the dump)
+// with opts.
+func (d *dump) criuWith(opts *libcontainer.CriuOpts) error {
 	unmark := markCheckpoint(d.c, d.stateDir, d.before)
-	err := d.c.Checkpoint(d.run.opts)
+	err := d.c.Checkpoint(opts)
 	unmark()
 	if err != nil {
 		restoreRunState(d.c, d.before)
@@ -247,9 +304,10 @@ func (d *dump) finish() {
 
 // writeDumpStats prints the statistics of the checkpoint published in
 // imageDir; a failure to find or read them is only a warning.
-func writeDumpStats(w io.Writer, imageDir, workDir string) {
+func writeDumpStats(w io.Writer, imageDir, workDir string, rounds []ckpt.Round) {
 	st, err := ckpt.ReadDumpStats(imageDir, workDir)
 	if err == nil {
+		st.PreCopyRounds = rounds
 		err = ckpt.WriteStatsJSON(w, st)
 	}
 	if err != nil {

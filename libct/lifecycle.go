@@ -9,6 +9,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/libct/ckpt"
 )
 
 // withContainer loads container id under its lock and calls fn.
@@ -159,6 +161,8 @@ type ContainerState struct {
 	Created        time.Time         `json:"created"`
 	Annotations    map[string]string `json:"annotations,omitempty"`
 	Owner          string            `json:"owner"`
+	// LazyPages is the background copy of a --lazy restore (rt's own).
+	LazyPages *ckpt.LazyStatus `json:"lazyPages,omitempty"`
 }
 
 // State returns the state of container id. It takes no lock: state files
@@ -168,7 +172,11 @@ func (o *Runtime) State(id string) (*ContainerState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stateOf(c)
+	s, err := stateOf(c)
+	if err == nil {
+		s.LazyPages, _ = ckpt.ReadLazyStatus(o.StateDir(id))
+	}
+	return s, err
 }
 
 func stateOf(c *libcontainer.Container) (*ContainerState, error) {

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/libct/ckpt"
 	"github.com/rt-runtime/rt/libct/internal/fsutil"
@@ -36,6 +38,7 @@ type RestoreRequest struct {
 // applied to the bundle. If anything fails, nothing of the new container
 // is left under the root.
 func (o *Runtime) Restore(req RestoreRequest) (int, error) {
+	started := time.Now()
 	if os.Geteuid() != 0 {
 		logrus.Warn("rt restore is untested with rootless containers")
 	}
@@ -45,6 +48,9 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 	}
 	if err := req.Options.Validate(); err != nil {
 		return -1, err
+	}
+	if req.Options.Lazy() && req.Options.LazyPages() {
+		return -1, errLazyWithLazyPages
 	}
 	bundle, spec, err := loadBundle(req.Start.Bundle)
 	if err != nil {
@@ -59,49 +65,105 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 		return -1, fmt.Errorf("container %s already exists", id)
 	}
 	cr := req.Options.Clone()
-	if req.Import != "" {
-		cleanup, err := o.importImage(id, &cr, req.Import, bundle, spec)
-		if cleanup != nil {
-			defer cleanup()
+	var cleanupImport func()
+	defer func() {
+		if cleanupImport != nil {
+			cleanupImport()
 		}
+	}()
+	if req.Import != "" {
+		cleanupImport, err = o.importImage(id, &cr, req.Import, bundle, spec)
 		if err != nil {
 			return -1, fmt.Errorf("restore %s: %w", id, err)
 		}
 	} else if cr, err = o.checkRestore(id, cr, spec, bundle, nil); err != nil {
 		return -1, fmt.Errorf("restore %s: %w", id, err)
 	}
+	var lazy *lazyRestore
+	if cr.Lazy() {
+		var own []string
+		if cleanupImport != nil {
+			// The daemon reads the extracted images until the copy
+			// is over: the supervisor removes them then.
+			dir, _ := cr.ImageDir()
+			own = append(own, dir)
+		}
+		if lazy, err = o.startLazy(id, &cr, own, started); err != nil {
+			return -1, fmt.Errorf("restore %s: %w", id, err)
+		}
+		cleanupImport = nil
+	}
 	cleanupCriu, err := UseCriu(o.CriuPath)
 	if err != nil {
+		if lazy != nil {
+			lazy.abort()
+		}
 		return -1, err
 	}
 	defer cleanupCriu()
 	run, err := prepareCriu("restore", id, cr)
 	if err != nil {
+		if lazy != nil {
+			lazy.abort()
+		}
 		return -1, err
 	}
 	defer run.done()
 	start := req.Start
 	start.Bundle, start.Action = bundle, ActRestore
 	start.criu, start.lock, start.spec = run, lock, spec
-	if req.Stats != nil {
-		// Paths are absolute here: StartContainer changes into the bundle.
-		dirs := []string{run.opts.WorkDirectory, run.opts.ImagesDirectory}
-		start.OnStarted = func() {
-			st, err := ckpt.ReadRestoreStats(dirs...)
-			if err != nil {
+	// Paths are absolute here: StartContainer changes into the bundle.
+	dirs := []string{run.opts.WorkDirectory, run.opts.ImagesDirectory}
+	var stats *ckpt.RestoreStats
+	start.OnStarted = func(pid int) {
+		toRunning := time.Since(started)
+		logrus.Debugf("restore %s: running after %d ms", id, toRunning.Milliseconds())
+		if req.Stats != nil {
+			var err error
+			if stats, err = ckpt.ReadRestoreStats(dirs...); err != nil {
 				logrus.Warnf("--print-stats: %v", err)
-				return
+				stats = &ckpt.RestoreStats{}
 			}
-			_ = ckpt.WriteStatsJSON(req.Stats, st)
+			stats.TimeToRunningMs = toRunning.Milliseconds()
+		}
+		if lazy != nil {
+			lazy.running(pid)
+		}
+		if req.Stats != nil && (lazy == nil || !req.Start.Detach) {
+			_ = ckpt.WriteStatsJSON(req.Stats, stats)
 		}
 	}
 	status, err := o.StartContainer(start)
 	var ce *CriuError
-	if errors.As(err, &ce) && req.Import != "" && run.opts.WorkDirectory == "" && req.Options.ImagePath() == "" {
-		// The temporary import directory goes away: keep the log.
+	if errors.As(err, &ce) && (lazy != nil || req.Import != "" && run.opts.WorkDirectory == "" && req.Options.ImagePath() == "") {
+		// The temporary import or work directory goes away: keep the log.
 		ce.Report.Path = keepLog(ce.Report.Path)
 	}
+	if lazy != nil {
+		lazy.abort() // a no-op once running was said
+		if err == nil && req.Stats != nil && req.Start.Detach && stats != nil {
+			// The figures of a lazy restore are complete once the
+			// background copy is.
+			stats.Lazy = o.waitLazy(id)
+			_ = ckpt.WriteStatsJSON(req.Stats, stats)
+		}
+	}
 	return status, err
+}
+
+// waitLazy waits until the background copy of a lazy restore is over (or
+// its supervisor is gone) and returns its record.
+func (o *Runtime) waitLazy(id string) *ckpt.LazyStatus {
+	for {
+		st, err := ckpt.ReadLazyStatus(o.StateDir(id))
+		if err != nil || st == nil {
+			return st
+		}
+		if st.State != ckpt.LazyCopying || unix.Kill(st.SupervisorPid, 0) != nil {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // loadBundle makes the bundle path absolute and reads its spec, once.
@@ -147,7 +209,7 @@ func (o *Runtime) checkRestore(id string, cr ckpt.Options, spec *specs.Spec, bun
 	if added := cr.AddRecorded(m.Options); len(added) > 0 {
 		logrus.Infof("restore %s: using %s as recorded in the checkpoint", id, strings.Join(added, " "))
 	}
-	return cr, nil
+	return cr.WithRestoreDefaults(spec.Annotations)
 }
 
 // importImage extracts an exported checkpoint for a restore into the

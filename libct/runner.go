@@ -51,7 +51,7 @@ type Runner struct {
 	Relock func() (*ContainerLock, error)
 	// OnStarted runs once the process has started (or been restored),
 	// before a foreground process is waited for.
-	OnStarted func()
+	OnStarted func(pid int)
 	// Notify, for rt run under NOTIFY_SOCKET, relays the container's
 	// READY=1 to the host.
 	Notify *notifyRelay
@@ -137,7 +137,8 @@ func (r *Runner) Run(spec *specs.Process) (status int, retErr error) {
 	r.Lock.Unlock()
 	r.Lock = nil
 	if r.OnStarted != nil {
-		r.OnStarted()
+		pid, _ := process.Pid()
+		r.OnStarted(pid)
 	}
 	if r.Notify != nil && r.Action == ActRun {
 		pid, err := process.Pid()

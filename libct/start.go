@@ -24,8 +24,9 @@ type StartRequest struct {
 	PidfdSocket   string
 	PreserveFDs   int
 	Create        CreateOptions
-	// OnStarted, if set, runs once the container's process is up.
-	OnStarted func()
+	// OnStarted, if set, runs once the container's process is up, with
+	// its pid.
+	OnStarted func(pid int)
 
 	// Set by Restore: the CRIU operation, the container's lock (taken
 	// before the restore touched anything) and the bundle's spec (read

@@ -72,7 +72,11 @@ type archiveConfigDump struct {
 // staged, because a tar entry needs its size up front.
 func Export(imageDir, rootfs string, created time.Time, m *Manifest, opts ExportOptions) (retErr error) {
 	if _, err := os.Lstat(filepath.Join(imageDir, "parent")); err == nil {
-		return errors.New("a checkpoint taken with --parent-path cannot be exported: its memory is split over the parent images; take a full checkpoint")
+		// A --pre-copy chain lives inside the image and goes with it;
+		// a --parent-path image's memory is partly elsewhere.
+		if len(m.PreCopy) == 0 || CheckChain(imageDir) != nil {
+			return errors.New("a checkpoint taken with --parent-path cannot be exported: its memory is split over the parent images; take a full checkpoint")
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(opts.Path), "."+filepath.Base(opts.Path)+".partial-")
 	if err != nil {

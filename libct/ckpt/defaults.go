@@ -102,6 +102,17 @@ func Defaults(cfg *Config, annotations map[string]string) (Options, error) {
 // file and the annotations: a value given on the command line wins, and a
 // boolean set there is never turned off.
 func (c Options) WithDefaults(annotations map[string]string) (Options, error) {
+	return c.withDefaultsOf(annotations, func(*Option) bool { return true })
+}
+
+// WithRestoreDefaults is WithDefaults for the options only a restore
+// takes (--lazy): a restore from rt's image takes the others from the
+// checkpoint's record.
+func (c Options) WithRestoreDefaults(annotations map[string]string) (Options, error) {
+	return c.withDefaultsOf(annotations, func(o *Option) bool { return o.Commands == Restore })
+}
+
+func (c Options) withDefaultsOf(annotations map[string]string, take func(*Option) bool) (Options, error) {
 	cfg, err := LoadConfig()
 	if err != nil {
 		return c, err
@@ -111,6 +122,6 @@ func (c Options) WithDefaults(annotations map[string]string) (Options, error) {
 		return c, err
 	}
 	out := c.Clone()
-	out.addFrom(d, func(o *Option) bool { return o.Default })
+	out.addFrom(d, func(o *Option) bool { return o.Default && take(o) })
 	return out, nil
 }

@@ -27,7 +27,7 @@ const (
 )
 
 // ManifestDigest is the algorithm of the manifests rt writes. The digests
-// computed ahead of WriteManifest (by a DumpHasher during the dump, by an
+// computed ahead of WriteManifest (by the pre-copy rounds, by an
 // import as files stream in) use it too, so that they can stand for a
 // read of the file.
 const ManifestDigest = DigestXXH64

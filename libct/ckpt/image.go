@@ -241,6 +241,11 @@ func CheckImage(dir string, here HostInfo, known map[string]string) Verdict {
 	if err := m.VerifyImported(dir, known); err != nil {
 		v.Problems = append(v.Problems, err)
 	}
+	if len(m.PreCopy) > 0 {
+		if err := CheckChain(dir); err != nil {
+			v.Problems = append(v.Problems, err)
+		}
+	}
 	if b := RestoreBlockers(m.Host, here); len(b) > 0 {
 		v.Problems = append(v.Problems, fmt.Errorf("checkpoint in %s cannot be restored on this host:%s", dir, JoinDifferences(b)))
 	}

@@ -63,6 +63,9 @@ type Manifest struct {
 	// re-reading hundreds of MiB for trusting the kernel's bookkeeping;
 	// files copied to another host or directory are always hashed.
 	FileStats map[string]FileStat `json:"fileStats,omitempty"`
+	// PreCopy lists the rounds of a --pre-copy checkpoint, in order; their
+	// files are in Files, under PreCopyDir.
+	PreCopy []Round `json:"preCopy,omitempty"`
 }
 
 // FileStat identifies one version of a file on one file system.
@@ -225,7 +228,7 @@ func skipInManifest(rel string) bool {
 // WriteManifest hashes dir and writes the manifest into it, through a
 // temporary file and a rename so that a crash never leaves a torn one.
 // known and knownStats are digests (ManifestDigest) and FileStats already
-// computed for some files, by a DumpHasher; they may be nil.
+// computed for some files (the pre-copy rounds); they may be nil.
 func WriteManifest(dir string, m *Manifest, known map[string]string, knownStats map[string]FileStat) error {
 	files, stats, err := hashTree(dir, ManifestDigest, known, knownStats)
 	if err != nil {

@@ -83,7 +83,17 @@ var (
 	optLazyPages    = &Option{Name: "lazy-pages", Kind: Bool, Commands: Both, JSON: "lazyPages", CriuField: "LazyPages", Usage: "use userfaultfd to lazily restore memory pages"}
 	optStatusFd     = &Option{Name: "status-fd", Kind: Int, Commands: Checkpoint, CriuField: "StatusFd", Usage: "criu writes \\0 to this FD once lazy-pages is ready"}
 	optPageServer   = &Option{Name: "page-server", Kind: String, Commands: Checkpoint, JSON: "pageServer", CriuField: "PageServer", Usage: "ADDRESS:PORT of the page server", Check: checkPageServer}
+	// rt's own downtime options: CRIU takes their parts one call at a
+	// time, rt chains the calls.
+	optPreCopy       = &Option{Name: "pre-copy", Kind: Bool, Commands: Checkpoint, JSON: "preCopy", Default: true, Usage: "copy the memory in rounds while the container runs (each round only the pages dirtied since the last), so that the final dump freezes it only for the last dirty pages; needs soft-dirty memory tracking"}
+	optPreCopyRounds = &Option{Name: "pre-copy-rounds", Kind: Int, Commands: Checkpoint, JSON: "preCopyRounds", Default: true, Usage: "with --pre-copy, at most this many rounds before the final dump (default 4); rt stops earlier when the dirty memory stops shrinking", Check: positiveInt("--pre-copy-rounds")}
+	optLazy          = &Option{Name: "lazy", Kind: Bool, Commands: Restore, JSON: "lazy", Default: true, Usage: "start the container at once: its memory is copied in the background and served on demand by a criu lazy-pages daemon that rt runs and reaps (needs userfaultfd)"}
 )
+
+// DefaultPreCopyRounds is the most pre-copy rounds without
+// --pre-copy-rounds. Under a steady rewrite rate the dirty set stops
+// shrinking after two or three rounds; more only add work.
+const DefaultPreCopyRounds = 4
 
 // Table lists every option, in the order help and inspect show them.
 var Table = []*Option{
@@ -101,6 +111,9 @@ var Table = []*Option{
 	optPageServer,
 	{Name: "file-locks", Kind: Bool, Commands: Both, JSON: "fileLocks", Replay: true, Default: true, CriuField: "FileLocks", Usage: "handle file locks, for safety"},
 	optPreDump,
+	optPreCopy,
+	optPreCopyRounds,
+	optLazy,
 	{Name: "manage-cgroups-mode", Kind: String, Commands: Both, JSON: "manageCgroupsMode", Replay: true, Default: true, CriuField: "ManageCgroupsMode", Usage: "cgroups mode: soft|full|strict|ignore (default: soft)", Check: oneOf("soft", "full", "strict", "ignore")},
 	{Name: "empty-ns", Kind: Strings, Commands: Both, JSON: "emptyNs", Replay: true, Default: true, CriuField: "EmptyNs", Usage: "create a namespace, but don't restore its properties", Check: emptyNsMask},
 	{Name: "auto-dedup", Kind: Bool, Commands: Both, JSON: "autoDedup", Default: true, CriuField: "AutoDedup", Usage: "enable auto deduplication of memory images"},
@@ -209,7 +222,19 @@ func (c Options) LeaveRunning() bool     { return c.flag(optLeaveRunning) }
 func (c Options) PreDump() bool          { return c.flag(optPreDump) }
 func (c Options) LazyPages() bool        { return c.flag(optLazyPages) }
 func (c Options) PageServer() string     { return c.str(optPageServer) }
+func (c Options) PreCopy() bool          { return c.flag(optPreCopy) }
+func (c Options) Lazy() bool             { return c.flag(optLazy) }
 func (c *Options) SetImagePath(p string) { _ = c.Set(optImagePath, p) }
+func (c *Options) SetWorkPath(p string)  { _ = c.Set(optWorkPath, p) }
+
+// PreCopyRounds is the most pre-copy rounds: --pre-copy-rounds, else
+// DefaultPreCopyRounds.
+func (c Options) PreCopyRounds() int {
+	if n, ok := c.values[optPreCopyRounds].(int); ok && n > 0 {
+		return n
+	}
+	return DefaultPreCopyRounds
+}
 
 // StatusFd is the descriptor CRIU signals lazy-pages readiness on; -1
 // for none.
@@ -478,6 +503,15 @@ func emptyNsMask(v any) (any, error) {
 		}
 	}
 	return uint32(unix.CLONE_NEWNET), nil
+}
+
+func positiveInt(flag string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		if n, _ := v.(int); n < 1 {
+			return nil, fmt.Errorf("invalid %s %v: use a number of 1 or more", flag, v)
+		}
+		return v, nil
+	}
 }
 
 func checkParentPathForm(v any) (any, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -28,6 +29,9 @@ type DumpStats struct {
 	IrmapResolveUs uint32 `json:"irmapResolveUs,omitempty"`
 	ShpagesScanned uint64 `json:"shpagesScanned,omitempty"`
 	ShpagesWritten uint64 `json:"shpagesWritten,omitempty"`
+	// PreCopyRounds are the rounds of a --pre-copy checkpoint; the fields
+	// above are its final dump's.
+	PreCopyRounds []Round `json:"preCopyRounds,omitempty"`
 }
 
 // RestoreStats are CRIU's restore statistics.
@@ -37,6 +41,11 @@ type RestoreStats struct {
 	PagesRestored   uint64 `json:"pagesRestored"`
 	PagesCompared   uint64 `json:"pagesCompared,omitempty"`
 	PagesSkippedCow uint64 `json:"pagesSkippedCow,omitempty"`
+	// TimeToRunningMs is rt's: from the start of the restore command to
+	// the container running.
+	TimeToRunningMs int64 `json:"timeToRunningMs"`
+	// Lazy is the background copy of a --lazy restore, once it is over.
+	Lazy *LazyStatus `json:"lazy,omitempty"`
 }
 
 func dumpStatsJSON(s *stats.DumpStatsEntry) *DumpStats {
@@ -90,14 +99,18 @@ func ReadRestoreStats(dirs ...string) (*RestoreStats, error) {
 	return nil, err
 }
 
+// dirBytes is the size of the regular files under dir (a --pre-copy
+// checkpoint's rounds included).
 func dirBytes(dir string) int64 {
 	var n int64
-	matches, _ := filepath.Glob(filepath.Join(dir, "*"))
-	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
 		}
-	}
+		return nil
+	})
 	return n
 }
 

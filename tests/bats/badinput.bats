@@ -165,3 +165,37 @@ expect_error() {
 	[ ! -e "$TEST_DIR/ck.tar" ]
 	root_is_clean
 }
+
+# soft_dirty_kernel: "y", "n", or "" when the kernel's config is not readable.
+soft_dirty_kernel() {
+	local cfg
+	cfg=$( (zcat /proc/config.gz || cat "/boot/config-$(uname -r)") 2>/dev/null) || return 0
+	if grep -q '^CONFIG_MEM_SOFT_DIRTY=y' <<<"$cfg"; then echo y; else echo n; fi
+}
+
+@test "badinput: checkpoint --pre-copy with --pre-dump, or on a kernel without soft-dirty, is refused before anything runs" {
+	rt run -d --bundle "$BUNDLE" ct1
+	[ "$status" -eq 0 ]
+	rt checkpoint --pre-copy --pre-dump --image-path "$TEST_DIR/img" ct1
+	expect_error -- '--pre-copy cannot be combined with --pre-dump'
+	rt checkpoint --pre-copy --pre-copy-rounds 0 --image-path "$TEST_DIR/img" ct1
+	expect_error -- 'invalid --pre-copy-rounds 0'
+	[ ! -e "$TEST_DIR/img" ]
+	case $(soft_dirty_kernel) in
+	n)
+		rt checkpoint --pre-copy --image-path "$TEST_DIR/img" ct1
+		expect_error 'CONFIG_MEM_SOFT_DIRTY'
+		[ ! -e "$TEST_DIR/img" ]
+		;;
+	*) echo "# this kernel has soft-dirty (or its config is unreadable): the lane tests --pre-copy" ;;
+	esac
+	[ "$(container_status ct1)" = running ]
+}
+
+@test "badinput: restore --lazy with --lazy-pages is refused, leaving nothing" {
+	mkdir -p "$TEST_DIR/img"
+	rt restore --lazy --lazy-pages --bundle "$BUNDLE" --image-path "$TEST_DIR/img" ct1
+	expect_error -- '--lazy runs its own lazy-pages daemon'
+	[ -z "$(ls -A "$TEST_DIR/img")" ]
+	root_is_clean
+}

@@ -15,6 +15,10 @@
 //	    (stdin is left alone). CRIU can checkpoint such a socket whose peer
 //	    is outside the container with --ext-unix-sk (it cannot do that for
 //	    a stream socket) and reconnects it to SOCKET on restore.
+//	crhelper memhog MIB WS_MIB RATE_MIBPS [PORT]
+//	    Hold MIB MiB of memory, rewrite WS_MIB of it at RATE_MIBPS; on
+//	    SIGUSR1 verify every page and write the verdict to /tmp/verify
+//	    (see memhog.go). With PORT, answer each TCP line with "pong N".
 package main
 
 import (
@@ -106,8 +110,10 @@ func main() {
 		doListen(a[1], a[2])
 	case len(a) >= 3 && a[0] == "dgram-connect":
 		doConnect(a[1], a[2:])
+	case (len(a) == 4 || len(a) == 5) && a[0] == "memhog":
+		doMemhog(a[1:])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: crhelper flock FILE CMD [ARGS...] | dgram-listen SOCKET OUT | dgram-connect SOCKET CMD [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: crhelper flock FILE CMD [ARGS...] | dgram-listen SOCKET OUT | dgram-connect SOCKET CMD [ARGS...] | memhog MIB WS_MIB RATE_MIBPS [PORT]")
 		os.Exit(2)
 	}
 }
