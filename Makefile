@@ -14,7 +14,7 @@ BUILDMODE ?= pie
 GOFLAGS_BUILD := -trimpath -buildmode=$(BUILDMODE) -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
 .PHONY: all rt rt-inspect install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-reliability \
-	fuzz fuzz-short bench runc-suite clean
+	fuzz fuzz-short bench bench-downtime runc-suite clean
 
 all: rt rt-inspect
 
@@ -81,6 +81,11 @@ fuzz-short:
 # Benchmarks: timings are results, never assertions.
 bench: rt
 	bench/run.sh
+
+# Downtime of C/R (frozen time, time to running and to first answer), one
+# lane boot: runc, rt, rt --pre-copy, rt --lazy. See docs/benchmarks.md.
+bench-downtime: rt
+	bench/downtime.sh
 
 runc-suite: rt
 	tests/runc-suite/compare.sh $(CURDIR)/rt

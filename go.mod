@@ -17,6 +17,8 @@ require (
 	github.com/opencontainers/selinux v1.13.0
 	github.com/sirupsen/logrus v1.10.2
 	github.com/urfave/cli v1.22.17
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
 	golang.org/x/sys v0.38.0
 	google.golang.org/protobuf v1.36.8
 )
@@ -33,7 +35,5 @@ require (
 	github.com/mrunalp/fileutils v0.5.1 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/seccomp/libseccomp-golang v0.11.1 // indirect
-	github.com/vishvananda/netlink v1.3.1 // indirect
-	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.org/x/net v0.43.0 // indirect
 )

@@ -40,6 +40,13 @@ var criuHints = []criuHint{
 		fix:   "checkpoint and restore with --file-locks",
 	},
 	{
+		// IPPROTO_MPTCP (262): Go 1.24 and later listen with MPTCP by
+		// default; CRIU up to 4.x cannot dump such sockets.
+		match: []string{"Unsupported proto 262"},
+		cause: "a process of the container has an MPTCP socket, which CRIU cannot checkpoint (Go 1.24 and later programs listen with MPTCP by default)",
+		fix:   "run the program with GODEBUG=multipathtcp=0 (Go), or make it open plain TCP sockets",
+	},
+	{
 		match: []string{"Dirty tracking is OFF", "soft-dirty", "Can't do pre-dump without"},
 		cause: "the kernel does not track dirty memory (soft-dirty), which --pre-dump needs",
 		fix:   "use a kernel with CONFIG_MEM_SOFT_DIRTY, or checkpoint without --pre-dump",

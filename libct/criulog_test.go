@@ -32,6 +32,11 @@ func TestReadCriuLog(t *testing.T) {
 	if r := ReadCriuLog(path); !strings.Contains(r.Fix, "--tcp-established") {
 		t.Fatalf("tcp hint missing: %+v", r)
 	}
+	// as CRIU 3.17 said it for a Go 1.24 server in the lane
+	writeFile(t, path, "(00.302324) Error (criu/sk-inet.c:128): inet: Unsupported proto 262 for socket 3112\n")
+	if r := ReadCriuLog(path); !strings.Contains(r.Cause, "MPTCP") || !strings.Contains(r.Fix, "GODEBUG=multipathtcp=0") {
+		t.Fatalf("MPTCP hint missing: %+v", r)
+	}
 	writeFile(t, path, "(00.1) Error (criu/x.c:1): something new\n")
 	r = ReadCriuLog(path)
 	e = &CriuError{Op: "restore", ID: "c2", Err: errors.New("criu failed"), Report: r}

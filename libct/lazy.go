@@ -49,8 +49,9 @@ var errLazyWithLazyPages = errors.New("--lazy runs its own lazy-pages daemon: --
 
 // lazyRestore is the restoring rt's side of a --lazy restore.
 type lazyRestore struct {
-	started time.Time
-	toSup   *os.File // "running PID MS" once the container runs; closed without it on failure
+	started    time.Time
+	supervisor int      // its pid
+	toSup      *os.File // "running PID MS" once the container runs; closed without it on failure
 }
 
 // probeUserfaultfd checks that this kernel lets rt use userfaultfd.
@@ -138,6 +139,7 @@ func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, started t
 		goW.Close()
 		return nil, fmt.Errorf("start the lazy-pages supervisor: %w", err)
 	}
+	supervisor := cmd.Process.Pid
 	_ = cmd.Process.Release()
 	line, err := readLineTimeout(readyR, lazyReadyTimeout)
 	if err != nil || line != "ready" {
@@ -148,7 +150,7 @@ func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, started t
 		return nil, fmt.Errorf("--lazy: the lazy-pages daemon did not start: %s; see %s", line, filepath.Join(work, ckpt.LazyDaemonLog))
 	}
 	_ = cr.Set(ckpt.Lookup("lazy-pages"), true)
-	return &lazyRestore{started: started, toSup: goW}, nil
+	return &lazyRestore{started: started, supervisor: supervisor, toSup: goW}, nil
 }
 
 // running hands the container over to the supervisor.
@@ -386,4 +388,18 @@ func (h *uffdHolder) close() {
 		unix.Close(h.pidfd)
 		h.pidfd = -1
 	}
+}
+
+// alive reports whether process pid exists and is not a zombie (the
+// supervisor is the restoring rt's child until rt exits, and rt never
+// waits for it).
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
 }

@@ -52,7 +52,7 @@ func (d *dump) preCopyRounds(stage string) (sums map[string]string, stats map[st
 		}
 		started := time.Now()
 		if err := d.criuWith(&opts); err != nil {
-			return nil, nil, logName, fmt.Errorf("pre-copy round %d: %w", n, err)
+			return nil, nil, logName, &roundError{n, err}
 		}
 		r := ckpt.Round{Dir: rel, DurationMs: time.Since(started).Milliseconds()}
 		if st, err := ckpt.ReadDumpStats(dir, final.WorkDirectory); err == nil {
@@ -83,3 +83,14 @@ func (d *dump) preCopyRounds(stage string) (sums map[string]string, stats map[st
 	d.manifest.PreCopy = rounds
 	return sums, stats, "", nil
 }
+
+// roundError names the pre-copy round an error happened in. Its message is
+// built when printed: the CRIU log it names may be moved after the round
+// failed.
+type roundError struct {
+	round int
+	err   error
+}
+
+func (e *roundError) Error() string { return fmt.Sprintf("pre-copy round %d: %v", e.round, e.err) }
+func (e *roundError) Unwrap() error { return e.err }

@@ -2,8 +2,11 @@ package libct
 
 import (
 	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rt-runtime/rt/libct/ckpt"
 )
@@ -41,5 +44,27 @@ func TestCheckPreCopy(t *testing.T) {
 	softDirtyProbe = func() error { return errors.New("no soft-dirty (CONFIG_MEM_SOFT_DIRTY)") }
 	if err := checkPreCopy(set("", nil)); err == nil || !strings.Contains(err.Error(), "soft-dirty") {
 		t.Fatalf("missing soft-dirty not refused: %v", err)
+	}
+}
+
+func TestAlive(t *testing.T) {
+	if !alive(os.Getpid()) {
+		t.Fatal("this process is not alive")
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	// not waited for: a zombie until Wait
+	for i := 0; i < 200 && alive(pid); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Fatal("a zombie counts as alive")
+	}
+	_ = cmd.Wait()
+	if alive(pid) {
+		t.Fatal("a reaped process counts as alive")
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
-	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/libct/ckpt"
 	"github.com/rt-runtime/rt/libct/internal/fsutil"
@@ -116,6 +115,11 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 	dirs := []string{run.opts.WorkDirectory, run.opts.ImagesDirectory}
 	var stats *ckpt.RestoreStats
 	start.OnStarted = func(pid int) {
+		if ownNetns(spec) {
+			if err := loopbackUp(pid); err != nil {
+				logrus.Warnf("restore %s: loopback: %v", id, err)
+			}
+		}
 		toRunning := time.Since(started)
 		logrus.Debugf("restore %s: running after %d ms", id, toRunning.Milliseconds())
 		if req.Stats != nil {
@@ -144,7 +148,7 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 		if err == nil && req.Stats != nil && req.Start.Detach && stats != nil {
 			// The figures of a lazy restore are complete once the
 			// background copy is.
-			stats.Lazy = o.waitLazy(id)
+			stats.Lazy = o.waitLazy(id, lazy.supervisor)
 			_ = ckpt.WriteStatsJSON(req.Stats, stats)
 		}
 	}
@@ -153,13 +157,19 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 
 // waitLazy waits until the background copy of a lazy restore is over (or
 // its supervisor is gone) and returns its record.
-func (o *Runtime) waitLazy(id string) *ckpt.LazyStatus {
+func (o *Runtime) waitLazy(id string, supervisor int) *ckpt.LazyStatus {
 	for {
 		st, err := ckpt.ReadLazyStatus(o.StateDir(id))
-		if err != nil || st == nil {
+		if err != nil {
+			logrus.Warnf("restore %s: %v", id, err)
+			return nil
+		}
+		// The supervisor writes its first record just after it was told
+		// the container runs.
+		if st != nil && st.State != ckpt.LazyCopying {
 			return st
 		}
-		if st.State != ckpt.LazyCopying || unix.Kill(st.SupervisorPid, 0) != nil {
+		if !alive(supervisor) {
 			return st
 		}
 		time.Sleep(50 * time.Millisecond)

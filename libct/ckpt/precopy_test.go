@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMorePreCopy(t *testing.T) {
@@ -92,5 +93,86 @@ func TestPreCopyOptions(t *testing.T) {
 	}
 	if !d.PreCopy() || d.PreCopyRounds() != 2 || !d.Lazy() {
 		t.Fatalf("annotations not taken: %q", d.Flags())
+	}
+}
+
+// preCopyImage lays out a --pre-copy checkpoint as rt writes it: two
+// rounds and the final dump, linked by parent symlinks.
+func preCopyImage(t *testing.T) (string, *Manifest) {
+	t.Helper()
+	dir := t.TempDir()
+	for n, parent := range map[int]string{1: "", 2: "../1"} {
+		rd := filepath.Join(dir, RoundDir(n))
+		writeFile(t, filepath.Join(rd, inventoryFile), "inventory")
+		writeFile(t, filepath.Join(rd, "pages-1.img"), strings.Repeat("r", 4096*n))
+		if parent != "" {
+			if err := os.Symlink(parent, filepath.Join(rd, "parent")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := WriteManifest(rd, &Manifest{Kind: KindPreDump, ContainerID: "c1"}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(dir, inventoryFile), "inventory")
+	writeFile(t, filepath.Join(dir, "pages-1.img"), strings.Repeat("f", 4096))
+	if err := os.Symlink(RoundDir(2), filepath.Join(dir, "parent")); err != nil {
+		t.Fatal(err)
+	}
+	m := &Manifest{Kind: KindDump, ContainerID: "c1", PreCopy: []Round{{Dir: RoundDir(1), PagesWritten: 1}, {Dir: RoundDir(2), PagesWritten: 2}}}
+	if err := WriteManifest(dir, m, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir, m
+}
+
+func TestPreCopyImageVerifiedExportedImported(t *testing.T) {
+	img, m := preCopyImage(t)
+	if m.Files["pre-copy/2/pages-1.img"] == "" || m.Files["pre-copy/1/rt-manifest.json"] != "" {
+		t.Fatalf("the manifest must cover the rounds' images, not their manifests: %v", m.Files)
+	}
+	if v := CheckImage(img, HostWithoutCriu(), nil); !v.Restorable() {
+		t.Fatalf("pre-copy image refused: %v", v.Err())
+	}
+	// a round on its own is a pre-dump, never a checkpoint
+	if v := CheckImage(filepath.Join(img, RoundDir(2)), HostWithoutCriu(), nil); v.Restorable() || !strings.Contains(v.Err().Error(), "pre-dump") {
+		t.Fatalf("a round alone: %v", v.Err())
+	}
+	// a changed round is found
+	writeFile(t, filepath.Join(img, RoundDir(1), "pages-1.img"), strings.Repeat("x", 4096))
+	if v := CheckImage(img, HostWithoutCriu(), nil); v.Restorable() {
+		t.Fatal("a corrupted round was not found")
+	}
+	writeFile(t, filepath.Join(img, RoundDir(1), "pages-1.img"), strings.Repeat("r", 4096))
+
+	archive := filepath.Join(t.TempDir(), "pc.tar")
+	if err := Export(img, "", time.Now(), m, ExportOptions{Path: archive, Compression: CompressZstd}); err != nil {
+		t.Fatalf("export of a pre-copy chain: %v", err)
+	}
+	out := t.TempDir()
+	sums := map[string]string{}
+	if err := Import(archive, ImportTarget{ImageDir: out, Sums: sums}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := os.Readlink(filepath.Join(out, RoundDir(2), "parent")); l != "../1" {
+		t.Fatalf("round 2's parent link after import: %q", l)
+	}
+	if v := CheckImage(out, HostWithoutCriu(), sums); !v.Restorable() {
+		t.Fatalf("imported chain refused: %v", v.Err())
+	}
+	// a chain that leaves the image is refused after an import
+	os.Remove(filepath.Join(out, "parent"))
+	os.Symlink("/etc", filepath.Join(out, "parent"))
+	if v := CheckImage(out, HostWithoutCriu(), sums); v.Restorable() || !strings.Contains(v.Err().Error(), "outside the image") {
+		t.Fatalf("escaping parent link: %v", v.Err())
+	}
+}
+
+func TestParentPathImageStillNotExported(t *testing.T) {
+	img, m := sampleImage(t)
+	os.Symlink("../pre", filepath.Join(img, "parent"))
+	err := Export(img, "", time.Now(), m, ExportOptions{Path: filepath.Join(t.TempDir(), "x.tar"), Compression: CompressNone})
+	if err == nil || !strings.Contains(err.Error(), "--parent-path") {
+		t.Fatalf("export of a --parent-path image: %v", err)
 	}
 }

@@ -348,3 +348,35 @@ teardown() {
 	resumed_at "$log" "$tok" "$pre" $((base + 1)) $((base + 1))
 	[ "$(tcp_client_port "$id")" = "$port" ] || fail "the connection changed (client port $port before)"
 }
+
+@test "docker: pre-copy and lazy restore from rt's config file (Docker passes no option)" {
+	local name=cr-pc-$SFX id log tok base pre dir root i st
+	dk_names "$name"
+	dk_start_counter "$name"
+	id=$DK_ID log=$(dk_log "$DK_ID")
+
+	echo '{"checkpoint": {"preCopy": true, "preCopyRounds": 2, "lazy": true}}' >"$ENG_RT_CONFIG"
+	run dk checkpoint create "$name" pc
+	[ "$status" -eq 0 ] || fail "docker checkpoint create with preCopy in rt's config: $output"
+	dk_wait_state "$name" exited
+	lines_of "$log"
+	tok=$TOK base=$N pre=$NL
+	dir=$(dk_checkpoint_dir "$id" pc)
+	is_checkpoint "$dir"
+	(($(manifest_of "$dir" '.preCopy | length') >= 1)) || fail "the checkpoint Docker took has no pre-copy rounds"
+	[ "$(manifest_of "$dir" .options.preCopy)" = true ]
+
+	run dk start --checkpoint pc "$name"
+	rm -f "$ENG_RT_CONFIG"
+	[ "$status" -eq 0 ] || fail "docker start --checkpoint with lazy in rt's config: $output"
+	resumed_at "$log" "$tok" "$pre" $((base + 1)) $((base + 1))
+	# the restore was lazy: rt's state says how the copy went
+	root=$(rt_calls "restore .* $id\$" | tail -n 1 | grep -oE -- '--root [^ ]+' | cut -d' ' -f2)
+	[ -n "$root" ] || fail "no --root in the restore call"
+	for ((i = SECONDS + WAIT; SECONDS < i; )); do
+		st=$("$RT_BIN" --root "$root" state "$id" | jq -r .lazyPages.state)
+		[ "$st" = copying ] || break
+		sleep 0.2
+	done
+	[ "$st" = done ] || fail "the lazy restore under Docker ended as '$st'"
+}

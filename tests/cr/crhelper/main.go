@@ -19,6 +19,9 @@
 //	    Hold MIB MiB of memory, rewrite WS_MIB of it at RATE_MIBPS; on
 //	    SIGUSR1 verify every page and write the verdict to /tmp/verify
 //	    (see memhog.go). With PORT, answer each TCP line with "pong N".
+//	crhelper ask PORT
+//	    Ask memhog's server on 127.0.0.1:PORT (retrying until it listens);
+//	    print its answer.
 package main
 
 import (
@@ -112,8 +115,10 @@ func main() {
 		doConnect(a[1], a[2:])
 	case (len(a) == 4 || len(a) == 5) && a[0] == "memhog":
 		doMemhog(a[1:])
+	case len(a) == 2 && a[0] == "ask":
+		doAsk(a[1])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: crhelper flock FILE CMD [ARGS...] | dgram-listen SOCKET OUT | dgram-connect SOCKET CMD [ARGS...] | memhog MIB WS_MIB RATE_MIBPS [PORT]")
+		fmt.Fprintln(os.Stderr, "usage: crhelper flock FILE CMD [ARGS...] | dgram-listen SOCKET OUT | dgram-connect SOCKET CMD [ARGS...] | memhog MIB WS_MIB RATE_MIBPS [PORT] | ask PORT")
 		os.Exit(2)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math/rand"
 	"net"
@@ -114,7 +115,11 @@ func checkPage(p []byte, i int, g uint32) bool {
 
 // serve answers "pong TICKS" to every line on TCP port.
 func serve(port int, ticks *atomic.Int64) {
-	l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+	// Plain TCP: Go 1.24 listens with MPTCP by default, which CRIU 3.17
+	// cannot dump ("inet: Unsupported proto 262").
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	l, err := lc.Listen(context.Background(), "tcp", fmt.Sprintf(":%d", port))
 	if err != nil {
 		die("listen: %v", err)
 	}
@@ -132,5 +137,31 @@ func serve(port int, ticks *atomic.Int64) {
 				}
 			}
 		}()
+	}
+}
+
+// doAsk connects to 127.0.0.1:PORT (retrying every 5 ms for up to 60 s
+// while nothing listens), sends "ping" and prints the answer: the client
+// side of memhog's server, for "time to first answer".
+func doAsk(port string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			if _, err = fmt.Fprintln(c, "ping"); err == nil {
+				line, rerr := bufio.NewReader(c).ReadString('\n')
+				c.Close()
+				if rerr == nil {
+					fmt.Print(line)
+					return
+				}
+				err = rerr
+			}
+		}
+		if time.Now().After(deadline) {
+			die("ask 127.0.0.1:%s: %v", port, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

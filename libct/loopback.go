@@ -1,0 +1,47 @@
+package libct
+
+import (
+	"fmt"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// ownNetns reports whether the container gets a network namespace of its
+// own (one without a path): CRIU then creates it empty on restore.
+func ownNetns(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+// loopbackUp sets the loopback interface up in the network namespace of
+// pid. A restore into a namespace of its own gets an empty one from CRIU
+// (the namespace is external to CRIU: --empty-ns network), and neither
+// CRIU nor libcontainer brings its loopback up: a restored server would
+// not even be reachable on 127.0.0.1 from inside its container (runc has
+// the same gap).
+func loopbackUp(pid int) error {
+	ns, err := netns.GetFromPid(pid)
+	if err != nil {
+		return fmt.Errorf("network namespace of %d: %w", pid, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("netlink in the namespace of %d: %w", pid, err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return h.LinkSetUp(lo)
+}
