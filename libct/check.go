@@ -45,8 +45,8 @@ type ImageCheck struct {
 }
 
 var checkedFeatures = []CheckFeature{
-	{Name: "mem_dirty_track", NeededFor: "--pre-dump (soft-dirty memory tracking)"},
-	{Name: "uffd-noncoop", NeededFor: "--lazy-pages (userfaultfd)"},
+	{Name: "mem_dirty_track", NeededFor: "--pre-copy, --pre-dump (soft-dirty memory tracking)"},
+	{Name: "uffd-noncoop", NeededFor: "restore --lazy, --lazy-pages (userfaultfd)"},
 	{Name: "tcp_half_closed", NeededFor: "--tcp-established with half-closed connections"},
 	{Name: "network_lock_nftables", NeededFor: "network locking with nftables"},
 	{Name: "timens", NeededFor: "time namespaces"},

@@ -29,7 +29,7 @@ teardown() {
 	rtq checkpoint --image-path "$T/img" --work-path "$T/work" "$id"
 	[ -e "$T/img/inventory.img" ]
 	[ -z "$(status_of "$id")" ] || fail "container still known after checkpoint: $(status_of "$id")"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 	counter_frozen "$cnt"
 
@@ -49,7 +49,7 @@ teardown() {
 	counter_runs "$T/b/rootfs/tmp/cnt"
 
 	rtq checkpoint --image-path "$T/img" "$id"
-	read_cnt "$T/b/rootfs/tmp/cnt"
+	cnt_now "$T/b/rootfs/tmp/cnt"
 	tok=$TOK base=$N
 	cp -a "$T/b" "$T/b2"
 
@@ -110,7 +110,7 @@ teardown() {
 	img_pages=$(wc -c <"$T/img/pages-1.img")
 	echo "# init's pages: pre-dump $pre_pages bytes, final dump $img_pages bytes"
 	((img_pages < pre_pages)) || fail "the final dump of init ($img_pages bytes of pages) is not smaller than its pre-dump ($pre_pages)"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 
 	rtq restore -d -b "$T/b" --image-path "$T/img" --work-path "$T/work2" "$id"
@@ -179,7 +179,7 @@ teardown() {
 	}
 	[ -n "$seen" ] || fail "no CRIU nftables table appeared during the dump: the option did not reach CRIU"
 	grep -q '"networkLock": "nftables"' "$T/img/rt-manifest.json" || fail "network-lock not recorded in the manifest"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	local tok=$TOK base=$N
 	# replayed from the manifest: restore is not told again
 	rtq restore -d -b "$T/b" --image-path "$T/img" --work-path "$T/work2" "$id"
@@ -210,7 +210,7 @@ teardown() {
 	[ -e "$T/img/inventory.img" ]
 	# frozen while its memory waits for the other side
 	counter_frozen "$T/b/rootfs/tmp/cnt"
-	read_cnt "$T/b/rootfs/tmp/cnt"
+	cnt_now "$T/b/rootfs/tmp/cnt"
 	tok=$TOK base=$N
 
 	mkdir "$T/lazy"
@@ -263,7 +263,7 @@ teardown() {
 	counter_runs "$cnt"
 
 	rtq checkpoint --image-path "$T/img" "$id"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 	# the terminal's last user is gone: recvtty sees the hang-up and exits
 	wait_exit "$tty1" || fail "recvtty (first terminal) failed: $(cat "$T/recvtty1.log")"
@@ -315,7 +315,7 @@ teardown() {
 
 	# with it: dumped, restored, and the same connection carries on
 	rtq checkpoint --tcp-established --image-path "$T/img" --work-path "$T/work" "$id"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 	last_n "$recv"
 	rbase=$N
@@ -361,7 +361,7 @@ teardown() {
 	counter_runs "$cnt"
 
 	rtq checkpoint --ext-unix-sk --image-path "$T/img" --work-path "$T/work" "$id"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 	last_n "$log"
 	lbase=$N
@@ -392,7 +392,7 @@ teardown() {
 	counter_runs "$cnt"
 
 	rtq checkpoint --file-locks --image-path "$T/img" --work-path "$T/work" "$id"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 	flock -n "$T/b/rootfs/tmp/lock" true || fail "the lock is still held after the checkpoint"
 	rtq restore -d --file-locks -b "$T/b" --image-path "$T/img" --work-path "$T/work2" "$id"
@@ -411,7 +411,7 @@ teardown() {
 	rtq pause "$id"
 	[ "$(status_of "$id")" = paused ]
 	counter_frozen "$cnt"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 	rtq checkpoint --leave-running --image-path "$T/img1" "$id"
 	[ -e "$T/img1/inventory.img" ]
@@ -422,7 +422,7 @@ teardown() {
 
 	# containerd with exit: pause, checkpoint; the restored one runs
 	rtq pause "$id"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	base2=$N
 	rtq checkpoint --image-path "$T/img2" "$id"
 	! in_list "$id" || fail "$id is listed after its checkpoint"
@@ -496,7 +496,7 @@ teardown() {
 
 	# unharmed: it can still be checkpointed and restored
 	rtq checkpoint --image-path "$T/img" "$id"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 	rtq restore -d -b "$T/b" --image-path "$T/img" "$id"
 	[ "$(status_of "$id")" = running ]

@@ -47,7 +47,7 @@ verified() {
 	start "$id" "$T/b"
 	counter_runs "$cnt"
 	# --leave-running: the original counts on; the checkpoint is beyond this
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 
 	rt checkpoint --pre-copy --print-stats --leave-running --export "$T/pc.tar.zst" \
@@ -154,7 +154,7 @@ wait_running() {
 	start "$id" "$T/b"
 	counter_runs "$cnt"
 	rtq checkpoint --image-path "$T/img" "$id"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	tok=$TOK base=$N
 
 	bg "$T/restore.json" "$RT_BIN" --root "$ROOT" restore -d --lazy --print-stats -b "$T/b" --image-path "$T/img" "$id"

@@ -236,7 +236,7 @@ teardown() {
 	[ "$status" -eq 0 ] || fail "ctr task checkpoint --image-path --exit: $output"
 	ctr_wait_status "$id" STOPPED
 	counter_frozen "$cnt"
-	read_cnt "$cnt"
+	cnt_now "$cnt"
 	[ "$TOK" = "$tok" ]
 	is_checkpoint "$img"
 	[ "$(manifest_of "$img" .containerID)" = "$id" ]

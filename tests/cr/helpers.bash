@@ -173,6 +173,17 @@ read_cnt() {
 	N=${BASH_REMATCH[2]}
 }
 
+# cnt_now FILE: $TOK and $N from FILE, as read_cnt; when FILE holds nothing
+# parseable, the values read before stay. A checkpoint that ends the
+# counter can catch it between truncating the file and writing it (the
+# file then stays empty); the value read before the checkpoint is not
+# above the checkpointed one, so "resumed beyond it" still holds.
+cnt_now() {
+	read_cnt "$1" && return 0
+	[ -n "${TOK:-}" ] || fail "$1 holds nothing parseable and no value was read before"
+	echo "# $1 is empty: keeping $TOK $N, read before"
+}
+
 # wait_cnt FILE MIN: wait until FILE's counter is at least MIN; $TOK and $N
 # then hold what was read.
 wait_cnt() {

@@ -43,7 +43,7 @@ overlay_bundle() {
 	[ -s "$T/ckpt.tar.zst" ]
 	# zstd by default
 	[ "$(head -c 4 "$T/ckpt.tar.zst" | od -An -tx1 | tr -d ' \n')" = 28b52ffd ] || fail "archive is not zstd"
-	read_cnt "$T/b/rootfs/tmp/cnt"
+	cnt_now "$T/b/rootfs/tmp/cnt"
 	tok=$TOK base=$N
 
 	# a fresh copy of the bundle: the pristine rootfs, no /data/note
@@ -74,7 +74,7 @@ overlay_bundle() {
 	tar -tf "$T/rootfs-diff.tar" >"$T/diff.list"
 	grep -qx 'note' "$T/diff.list" || fail "rootfs-diff.tar lacks /note: $(cat "$T/diff.list")"
 	! grep -q 'busybox' "$T/diff.list" || fail "rootfs-diff.tar holds the lower layer: $(cat "$T/diff.list")"
-	read_cnt "$T/b/rootfs/tmp/cnt"
+	cnt_now "$T/b/rootfs/tmp/cnt"
 	tok=$TOK base=$N
 
 	overlay_bundle "$T/b2" "$COUNTER"

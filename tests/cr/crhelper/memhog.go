@@ -77,7 +77,9 @@ func doMemhog(args []string) {
 				fillPage(mem[i*page:(i+1)*page], i, gen[i])
 			}
 			ticks.Add(1)
-			_ = os.WriteFile("/tmp/cnt", []byte(fmt.Sprintf("%s %d\n", tok, ticks.Load())), 0o644)
+			// through a rename: a dump never finds the file half-written
+			_ = os.WriteFile("/tmp/cnt.tmp", []byte(fmt.Sprintf("%s %d\n", tok, ticks.Load())), 0o644)
+			_ = os.Rename("/tmp/cnt.tmp", "/tmp/cnt")
 		}
 	}
 }
