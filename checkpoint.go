@@ -22,13 +22,14 @@ checkpointed.`,
 		cli.StringFlag{Name: "export", Usage: "also write the checkpoint and the container's rootfs changes into this archive (restore it with restore --import)"},
 		cli.StringFlag{Name: "compress", Value: "zstd", Usage: "compression of the --export archive: zstd, gzip or none"},
 		cli.BoolFlag{Name: "export-volumes", Usage: "include the content of bind-mounted volumes in the --export archive"},
+		cli.BoolFlag{Name: "check", Usage: "first analyse the container as 'rt check ID' does (no freeze) and refuse, with the report, when the checkpoint cannot work or needs options not given"},
 	),
 	Action: func(c *cli.Context) error {
 		o, id, err := forContainer(c, 1)
 		if err != nil {
 			return err
 		}
-		req := libct.CheckpointRequest{ID: id}
+		req := libct.CheckpointRequest{ID: id, Check: c.Bool("check")}
 		if req.Options, err = crOptions(c, ckpt.Checkpoint); err != nil {
 			return err
 		}

@@ -7,7 +7,7 @@
 #
 # A container runs `crhelper memhog SIZE 16 16 7000`: it holds SIZE MiB,
 # rewrites a 16 MiB working set at 16 MiB/s and answers "ping" on TCP
-# port 7000 in its network namespace. For each size:
+# port 7000 in its network namespace (an external one, as engines give). For each size:
 #   checkpoint --leave-running with runc, rt and rt --pre-copy: the wall
 #     time and CRIU's frozen time (stats-dump of the final dump);
 #   restore (same ID, after the original is deleted) with runc (its own
@@ -55,6 +55,12 @@ cp "$OUT/bin/"* "$W/bin/"
 RT=$W/bin/rt
 HELPER=$W/bin/crhelper
 criu check >/dev/null 2>&1 || die "criu check fails in the lane"
+# The network namespace is the engine's, as under docker or containerd:
+# made once, loopback up, and joined by every container (a restore into a
+# namespace of its own gets an empty one from CRIU, whose loopback runc
+# leaves down).
+ip netns add dt 2>/dev/null
+ip -n dt link set lo up || die "cannot set up the netns"
 {
 	echo "guest.kernel: $(uname -r)"
 	echo "guest.cpus: $(nproc)"
@@ -75,7 +81,8 @@ bundle() {
 	cp -a "$OUT/rootfs" "$1/rootfs"
 	(cd "$1" && "$RT" spec) || die "rt spec"
 	jq --arg s "exec /bin/crhelper memhog $2 16 16 $PORT" \
-		'.process.terminal = false | .root.readonly = false | .process.args = ["sh", "-c", $s]' \
+		'.process.terminal = false | .root.readonly = false | .process.args = ["sh", "-c", $s]
+		| .linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/dt" else . end)' \
 		"$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
 }
 

@@ -22,6 +22,9 @@ type CheckpointRequest struct {
 	Options ckpt.Options        // the command line's; defaults are added here
 	Export  *ckpt.ExportOptions // also write an archive (--export)
 	Stats   io.Writer           // CRIU's statistics as JSON, when set (--print-stats)
+	// Check: run the preflight first, and refuse when it says the
+	// checkpoint cannot work with these options (--check).
+	Check bool
 }
 
 // Checkpoint dumps container req.ID with CRIU into the image path.
@@ -95,6 +98,16 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 			_ = cr.Set(ckpt.Lookup("pre-copy"), false)
 		}
 	}
+	if req.Check {
+		p, err := o.preflight(c, cr)
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: --check: %w", id, err)
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+	}
+	started := time.Now()
 	run, err := prepareCriu("checkpoint", id, cr)
 	if err != nil {
 		return err
@@ -119,6 +132,11 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	d := &dump{c: c, stateDir: o.StateDir(id), before: st, run: run, manifest: m, preCopy: cr.PreCopy(), rounds: cr.PreCopyRounds()}
 	if err := d.write(); err != nil {
 		return err
+	}
+	if !cr.PreCopy() && !cr.PreDump() && !cr.LazyPages() && cr.PageServer() == "" {
+		// A plain dump: a sample of this host's speed for rt check's
+		// estimate.
+		o.recordSpeed(image, time.Since(started))
 	}
 	if req.Stats != nil {
 		writeDumpStats(req.Stats, image, run.opts.WorkDirectory, m.PreCopy)

@@ -118,6 +118,7 @@ var Table = []*Option{
 	{Name: "empty-ns", Kind: Strings, Commands: Both, JSON: "emptyNs", Replay: true, Default: true, CriuField: "EmptyNs", Usage: "create a namespace, but don't restore its properties", Check: emptyNsMask},
 	{Name: "auto-dedup", Kind: Bool, Commands: Both, JSON: "autoDedup", Default: true, CriuField: "AutoDedup", Usage: "enable auto deduplication of memory images"},
 	{Name: "network-lock", Kind: String, Commands: Both, JSON: "networkLock", Replay: true, Default: true, CriuConfig: "network-lock", Usage: "how CRIU locks the container's network while it works: iptables, nftables or skip (default: CRIU's, iptables)", Check: oneOf("iptables", "nftables", "skip")},
+	{Name: "ghost-limit", Kind: String, Commands: Checkpoint, JSON: "ghostLimit", Default: true, CriuConfig: "ghost-limit", Usage: "largest deleted-but-open file CRIU copies into the image, e.g. 64M (CRIU's default: 1M)", Check: sizeValue("--ghost-limit")},
 	{Name: "lsm-profile", Kind: String, Commands: Restore, JSON: "lsmProfile", CriuField: "LsmProfile", Usage: "Specify an LSM profile to be used during restore in the form of TYPE:NAME."},
 	{Name: "lsm-mount-context", Kind: String, Commands: Restore, JSON: "lsmMountContext", CriuField: "LsmMountContext", Usage: "Specify an LSM mount context to be used during restore."},
 }
@@ -503,6 +504,42 @@ func emptyNsMask(v any) (any, error) {
 		}
 	}
 	return uint32(unix.CLONE_NEWNET), nil
+}
+
+// sizeValue checks a size as CRIU reads it: a number with an optional K,
+// M or G suffix.
+func sizeValue(flag string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		s, _ := v.(string)
+		num := strings.TrimRight(s, "KMG")
+		if _, err := strconv.ParseUint(num, 10, 64); err != nil || len(s)-len(num) > 1 {
+			return nil, fmt.Errorf("invalid %s %q: use a size such as 1048576, 512K, 64M or 1G", flag, s)
+		}
+		return s, nil
+	}
+}
+
+// ParseSize reads a size as sizeValue accepts it, in bytes.
+func ParseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult = 1 << 10
+	case strings.HasSuffix(s, "M"):
+		mult = 1 << 20
+	case strings.HasSuffix(s, "G"):
+		mult = 1 << 30
+	}
+	n, err := strconv.ParseInt(strings.TrimRight(s, "KMG"), 10, 64)
+	return n * mult, err
+}
+
+// GhostLimit is --ghost-limit in bytes, CRIU's default when unset.
+func (c Options) GhostLimit() int64 {
+	if n, err := ParseSize(c.str(Lookup("ghost-limit"))); err == nil && n > 0 {
+		return n
+	}
+	return 1 << 20
 }
 
 func positiveInt(flag string) func(any) (any, error) {

@@ -79,7 +79,7 @@ func ReadDumpStats(imageDir, workDir string) (*DumpStats, error) {
 	}
 	d := dumpStatsJSON(s.GetDump())
 	d.ImageDirectory = imageDir
-	d.ImageBytes = dirBytes(imageDir)
+	d.ImageBytes = DirBytes(imageDir)
 	return d, nil
 }
 
@@ -99,9 +99,9 @@ func ReadRestoreStats(dirs ...string) (*RestoreStats, error) {
 	return nil, err
 }
 
-// dirBytes is the size of the regular files under dir (a --pre-copy
+// DirBytes is the size of the regular files under dir (a --pre-copy
 // checkpoint's rounds included).
-func dirBytes(dir string) int64 {
+func DirBytes(dir string) int64 {
 	var n int64
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {

@@ -19,6 +19,12 @@
 //	    Hold MIB MiB of memory, rewrite WS_MIB of it at RATE_MIBPS; on
 //	    SIGUSR1 verify every page and write the verdict to /tmp/verify
 //	    (see memhog.go). With PORT, answer each TCP line with "pong N".
+//	crhelper unix-pair CMD [ARGS...]
+//	    Exec CMD with a connected pair of unix stream sockets as fds 3, 4.
+//	crhelper stream-connect SOCKET CMD [ARGS...]
+//	    Exec CMD with a unix stream socket connected to SOCKET as fd 3.
+//	crhelper stream-listen SOCKET
+//	    Accept unix stream connections on SOCKET and hold them.
 //	crhelper ask PORT
 //	    Ask memhog's server on 127.0.0.1:PORT (retrying until it listens);
 //	    print its answer.
@@ -117,8 +123,14 @@ func main() {
 		doMemhog(a[1:])
 	case len(a) == 2 && a[0] == "ask":
 		doAsk(a[1])
+	case len(a) >= 2 && a[0] == "unix-pair":
+		doUnixPair(a[1:])
+	case len(a) >= 3 && a[0] == "stream-connect":
+		doStreamConnect(a[1], a[2:])
+	case len(a) == 2 && a[0] == "stream-listen":
+		doStreamListen(a[1])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: crhelper flock FILE CMD [ARGS...] | dgram-listen SOCKET OUT | dgram-connect SOCKET CMD [ARGS...] | memhog MIB WS_MIB RATE_MIBPS [PORT] | ask PORT")
+		fmt.Fprintln(os.Stderr, "usage: crhelper flock FILE CMD [ARGS...] | dgram-listen SOCKET OUT | dgram-connect SOCKET CMD [ARGS...] | memhog MIB WS_MIB RATE_MIBPS [PORT] | ask PORT | unix-pair CMD [ARGS...] | stream-connect SOCKET CMD [ARGS...] | stream-listen SOCKET")
 		os.Exit(2)
 	}
 }
