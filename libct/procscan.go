@@ -267,14 +267,37 @@ func (s *procScan) unixPeers() {
 		if sk.name != "" {
 			name = " " + sk.name
 		}
-		if sk.typ == unix.SOCK_DGRAM {
-			s.add(pid, "has a unix datagram socket"+name+" connected to a peer outside the container", Finding{Option: "ext-unix-sk",
-				Why: "CRIU reconnects it to the same address on restore when told to"})
-		} else {
+		_, peerHere := socks[sk.peer]
+		switch {
+		case sk.typ != unix.SOCK_DGRAM:
 			s.add(pid, "has a unix stream socket"+name+" connected to a peer outside the container", Finding{Cannot: true,
 				Why: "CRIU cannot restore a stream connection to a process it does not restore; close it before the checkpoint, or use a datagram socket"})
+		case !peerHere:
+			s.add(pid, "has a unix datagram socket"+name+" connected to a peer in another network namespace", Finding{Cannot: true,
+				Why: "CRIU looks for an external socket's peer only in the container's network namespace; run the container in its peer's namespace (or the peer in the container's)"})
+		case !sameSocketInside(s.init, socks[sk.peer].name):
+			s.add(pid, fmt.Sprintf("has a unix datagram socket%s connected to %q outside the container, which the container does not see at that path", name, socks[sk.peer].name), Finding{Cannot: true,
+				Why: "CRIU reconnects to the peer's own address on restore; bind-mount the socket's directory into the container at the same path"})
+		default:
+			s.add(pid, fmt.Sprintf("has a unix datagram socket%s connected to %q outside the container", name, socks[sk.peer].name), Finding{Option: "ext-unix-sk",
+				Why: "CRIU reconnects it to the same address on restore when told to"})
 		}
 	}
+}
+
+// sameSocketInside reports whether the socket file at path (as the host
+// sees it) is the same file at path inside the container of init: CRIU
+// reconnects an external socket by its peer's address, from inside. An
+// abstract address (no file) is always reachable.
+func sameSocketInside(init int, path string) bool {
+	if path == "" || path[0] == 0 || path[0] == '@' {
+		return true
+	}
+	var out, in unix.Stat_t
+	if unix.Stat(path, &out) != nil || unix.Stat(fmt.Sprintf("/proc/%d/root%s", init, path), &in) != nil {
+		return false
+	}
+	return out.Dev == in.Dev && out.Ino == in.Ino
 }
 
 // outsidePipes notes the pipes and FIFOs the container shares with

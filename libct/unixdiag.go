@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/vishvananda/netns"
@@ -80,7 +81,12 @@ func unixSockets(pid int) (map[uint64]unixSock, error) {
 						s.peer = uint64(binary.NativeEndian.Uint32(attrs[4:]))
 					}
 				case unixDiagName:
+					// sun_path as bound: a path ends at its NUL; an
+					// abstract name starts with one
 					s.name = string(attrs[4:l])
+					if i := strings.IndexByte(s.name, 0); i > 0 {
+						s.name = s.name[:i]
+					}
 				}
 				attrs = attrs[min((l+3)&^3, len(attrs)):]
 			}

@@ -76,8 +76,13 @@ flags() { jq -r '.flags // [] | join(" ")' <<<"$CHECK"; }
 	rt delete -f ct1
 	rm -f "$BUNDLE/rootfs/tmp/ready"
 	# (busybox nc quits at the end of its stdin: both read from a sleep)
-	run_sh '(sleep 1000 | nc -l -p 5000 >/dev/null) & sleep 0.5; (sleep 1000 | nc 127.0.0.1 5000) & sleep 0.5; echo ok >/tmp/ready; wait'
-	check
+	run_sh '(sleep 1000 | nc -l -p 5000 >/dev/null) & sleep 0.5; (sleep 1000 | nc 127.0.0.1 5000) & echo ok >/tmp/ready; wait'
+	# the client connects in the background: until both ends are there
+	for _ in $(seq 50); do
+		check
+		[ "$(jq '[.findings[]? | select(.option == "tcp-established")] | length' <<<"$CHECK")" -ge 2 ] && break
+		sleep 0.2
+	done
 	[ "$status" -eq 0 ]
 	[ "$(verdict)" = "ok with flags" ]
 	[ "$(flags)" = --tcp-established ]
@@ -85,8 +90,8 @@ flags() { jq -r '.flags // [] | join(" ")' <<<"$CHECK"; }
 		fail "both ends of the connection should be named"
 }
 
-@test "preflight: unix sockets: a pair inside is ok, a datagram socket to the outside needs --ext-unix-sk, a stream to the outside cannot" {
-	run_sh 'echo ok >/tmp/ready; exec crhelper unix-pair sleep 1000'
+@test "preflight: unix sockets: a pair inside is ok, a datagram socket to the outside needs --ext-unix-sk (its peer in the same network namespace), a stream to the outside cannot" {
+	run_sh 'exec crhelper unix-pair sh -c "echo ok >/tmp/ready; exec sleep 1000"'
 	check
 	[ "$(verdict)" = ok ]
 	rt delete -f ct1
@@ -95,7 +100,26 @@ flags() { jq -r '.flags // [] | join(" ")' <<<"$CHECK"; }
 	"$CRHELPER" dgram-listen "$SHARED/log.sock" "$TEST_DIR/log.out" &
 	HOST_PIDS+=" $!"
 	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$SHARED/log.sock" ] && break; sleep 0.2; done
-	run_sh 'echo ok >/tmp/ready; exec crhelper dgram-connect /shared/log.sock sleep 1000'
+	# in a network namespace of its own, the peer (in the host's) is out
+	# of CRIU's sight
+	run_sh 'exec crhelper dgram-connect /shared/log.sock sh -c "echo ok >/tmp/ready; exec sleep 1000"'
+	check
+	[ "$(verdict)" = cannot ]
+	jq -e '.findings[] | select(.cannot and (.what | test("another network namespace")))' <<<"$CHECK" >/dev/null
+	rt delete -f ct1
+	rm -f "$BUNDLE/rootfs/tmp/ready"
+	# in the host's, but reached at another path than the listener's own:
+	# CRIU could not reconnect it
+	update_config '.linux.namespaces |= map(select(.type != "network"))'
+	run_sh 'exec crhelper dgram-connect /shared/log.sock sh -c "echo ok >/tmp/ready; exec sleep 1000"'
+	check
+	[ "$(verdict)" = cannot ]
+	jq -e '.findings[] | select(.cannot and (.what | test("does not see at that path")))' <<<"$CHECK" >/dev/null
+	rt delete -f ct1
+	rm -f "$BUNDLE/rootfs/tmp/ready"
+	# at the same path inside, --ext-unix-sk lets CRIU reconnect it
+	update_config --arg s "$SHARED" '.mounts += [{"destination": $s, "type": "bind", "source": $s, "options": ["rbind", "rw"]}]'
+	run_sh "exec crhelper dgram-connect $SHARED/log.sock sh -c \"echo ok >/tmp/ready; exec sleep 1000\""
 	check
 	[ "$(verdict)" = "ok with flags" ]
 	[ "$(flags)" = --ext-unix-sk ]
@@ -105,7 +129,7 @@ flags() { jq -r '.flags // [] | join(" ")' <<<"$CHECK"; }
 	"$CRHELPER" stream-listen "$SHARED/st.sock" &
 	HOST_PIDS+=" $!"
 	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$SHARED/st.sock" ] && break; sleep 0.2; done
-	run_sh 'echo ok >/tmp/ready; exec crhelper stream-connect /shared/st.sock sleep 1000'
+	run_sh 'exec crhelper stream-connect /shared/st.sock sh -c "echo ok >/tmp/ready; exec sleep 1000"'
 	check
 	[ "$status" -eq 1 ]
 	[ "$(verdict)" = cannot ]
@@ -113,14 +137,14 @@ flags() { jq -r '.flags // [] | join(" ")' <<<"$CHECK"; }
 }
 
 @test "preflight: a file lock needs --file-locks; an annotation default covers it" {
-	run_sh 'echo ok >/tmp/ready; exec crhelper flock /tmp/lock sleep 1000'
+	run_sh 'exec crhelper flock /tmp/lock sh -c "echo ok >/tmp/ready; exec sleep 1000"'
 	check
 	[ "$(verdict)" = "ok with flags" ]
 	[ "$(flags)" = --file-locks ]
 	rt delete -f ct1
 	rm -f "$BUNDLE/rootfs/tmp/ready"
 	update_config '.annotations["io.github.rt-runtime.checkpoint.file-locks"] = "true"'
-	run_sh 'echo ok >/tmp/ready; exec crhelper flock /tmp/lock sleep 1000'
+	run_sh 'exec crhelper flock /tmp/lock sh -c "echo ok >/tmp/ready; exec sleep 1000"'
 	check
 	[ "$(verdict)" = ok ]
 	[[ $(jq -r '.covered[0]' <<<"$CHECK") == "--file-locks (annotation io.github.rt-runtime.checkpoint.file-locks)" ]]
@@ -175,7 +199,7 @@ flags() { jq -r '.flags // [] | join(" ")' <<<"$CHECK"; }
 }
 
 @test "preflight: checkpoint --check refuses before freezing, naming the flag and the engine defaults" {
-	run_sh 'echo ok >/tmp/ready; exec crhelper flock /tmp/lock sleep 1000'
+	run_sh 'exec crhelper flock /tmp/lock sh -c "echo ok >/tmp/ready; exec sleep 1000"'
 	rt checkpoint --check --image-path "$TEST_DIR/img" ct1
 	[ "$status" -ne 0 ]
 	[[ $output == *"would fail without --file-locks"* ]]
