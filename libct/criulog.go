@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/rt-runtime/rt/libct/ckpt"
 )
 
 // criuHint maps a known CRIU failure, recognised by a fragment of its log,
@@ -16,6 +18,10 @@ type criuHint struct {
 	// aboutImages: the cause concerns the image directory, which the
 	// filled-in text names when it is known.
 	aboutImages bool
+	// option is the C/R option (flag name) the fix sets: the filled-in
+	// fix also names its annotation and configuration entry, for engines
+	// that pass no options.
+	option string
 }
 
 var criuHints = []criuHint{
@@ -25,19 +31,34 @@ var criuHints = []criuHint{
 		fix:   "install CRIU >= 4.1, or use a kernel this CRIU supports",
 	},
 	{
-		match: []string{"Connected TCP socket", "consider using --tcp-established"},
-		cause: "the container has established TCP connections",
-		fix:   "checkpoint and restore with --tcp-established",
+		match:  []string{"Connected TCP socket", "consider using --tcp-established"},
+		cause:  "the container has established TCP connections",
+		fix:    "checkpoint and restore with --tcp-established",
+		option: "tcp-established",
 	},
 	{
-		match: []string{"External socket is used", "--ext-unix-sk"},
-		cause: "the container has a unix socket connected to a peer outside it",
-		fix:   "checkpoint and restore with --ext-unix-sk",
+		match:  []string{"External socket is used", "--ext-unix-sk"},
+		cause:  "the container has a unix socket connected to a peer outside it",
+		fix:    "checkpoint and restore with --ext-unix-sk",
+		option: "ext-unix-sk",
 	},
 	{
-		match: []string{"Some file locks are hold without", "--file-locks"},
-		cause: "the container holds file locks",
-		fix:   "checkpoint and restore with --file-locks",
+		match:  []string{"Some file locks are hold without", "--file-locks"},
+		cause:  "the container holds file locks",
+		fix:    "checkpoint and restore with --file-locks",
+		option: "file-locks",
+	},
+	{
+		match:  []string{"Can't dump ghost file", "increase limit"},
+		cause:  "the container has a deleted file open that is larger than CRIU copies into an image (--ghost-limit, CRIU's default 1M)",
+		fix:    "checkpoint with --ghost-limit set above the file's size (e.g. --ghost-limit 1G)",
+		option: "ghost-limit",
+	},
+	{
+		match:  []string{"Can't create link remap", "--link-remap"},
+		cause:  "the container has a file open whose name was removed while other links remain",
+		fix:    "checkpoint with --link-remap",
+		option: "link-remap",
 	},
 	{
 		// IPPROTO_MPTCP (262): Go 1.24 and later listen with MPTCP by
@@ -145,11 +166,29 @@ func ReadCriuLogText(data string) *CriuLogReport {
 		for _, h := range criuHints {
 			if containsAny(hay, h.match) {
 				r.Cause, r.Fix, r.AboutImages = h.cause, h.fix, h.aboutImages
+				if h.option != "" {
+					r.Fix += engineDefault(h.option)
+				}
 				return r
 			}
 		}
 	}
 	return r
+}
+
+// engineDefault says how an option reaches rt when an engine (docker,
+// containerd, the kubelet) runs the checkpoint without passing it.
+func engineDefault(option string) string {
+	o := ckpt.Lookup(option)
+	if o == nil || !o.Default {
+		return ""
+	}
+	val, jsonVal := "true", "true"
+	if o.Kind != ckpt.Bool {
+		val, jsonVal = "1G", `"1G"`
+	}
+	return fmt.Sprintf(" (through an engine: annotation %s%s=%s on the container, or \"%s\": %s under \"checkpoint\" in %s)",
+		ckpt.AnnotationPrefix, o.Name, val, o.JSON, jsonVal, ckpt.ConfigPath())
 }
 
 func containsAny(s string, frags []string) bool {

@@ -29,8 +29,13 @@ func TestReadCriuLog(t *testing.T) {
 	}
 
 	writeFile(t, path, "(00.1) Error (criu/sk-inet.c:1): inet: Connected TCP socket, consider using --tcp-established option.\n")
-	if r := ReadCriuLog(path); !strings.Contains(r.Fix, "--tcp-established") {
-		t.Fatalf("tcp hint missing: %+v", r)
+	if r := ReadCriuLog(path); !strings.Contains(r.Fix, "--tcp-established") ||
+		!strings.Contains(r.Fix, "annotation io.github.rt-runtime.checkpoint.tcp-established=true") || !strings.Contains(r.Fix, `"tcpEstablished": true`) {
+		t.Fatalf("tcp hint (with the engine defaults) missing: %+v", r)
+	}
+	writeFile(t, path, "(00.1) Error (criu/files-reg.c:1031): Can't dump ghost file /tmp/big of 3149824 size, increase limit\n")
+	if r := ReadCriuLog(path); !strings.Contains(r.Fix, "--ghost-limit") || !strings.Contains(r.Fix, `"ghostLimit": "1G"`) {
+		t.Fatalf("ghost-limit hint missing: %+v", r)
 	}
 	// as CRIU 3.17 said it for a Go 1.24 server in the lane
 	writeFile(t, path, "(00.302324) Error (criu/sk-inet.c:128): inet: Unsupported proto 262 for socket 3112\n")

@@ -121,7 +121,7 @@ ready() {
 		[[ $output == *"CANNOT be checkpointed"* ]]
 		# CRIU agrees, with every option that could help
 		run rt checkpoint --tcp-established --ext-unix-sk --file-locks --link-remap --image-path "$T/img-$case" "$id"
-		echo "# $case: CRIU: $(echo "$output" | head -n 3 | tr '\n' ' ')"
+		echo "# $case: CRIU: $(echo "$output" | head -n 3 | tr '\n' ' ')" >&3
 		[ "$status" -ne 0 ] || fail "$case: CRIU checkpointed what rt check called impossible"
 		no_image "$T/img-$case"
 		[ "$(status_of "$id")" = running ]
@@ -142,7 +142,7 @@ ready() {
 		rtq checkpoint --image-path "$T/img$size" "$id"
 		took=$(((10#${EPOCHREALTIME/./} - 10#${t0/./}) / 1000))
 		real=$(du -sb --exclude='*.log' "$T/img$size" | cut -f1)
-		echo "# $size MiB: image estimated $((est >> 10)) KiB, real $((real >> 10)) KiB; time estimated $ms ms, took $took ms ($(jq -r .estimateBasis "$T/est.json"))"
+		echo "# $size MiB: image estimated $((est >> 10)) KiB, real $((real >> 10)) KiB; time estimated $ms ms, took $took ms ($(jq -r .estimateBasis "$T/est.json"))" >&3
 		((est * 100 >= real * 80 && est * 100 <= real * 120)) || fail "image estimate $est is not within 20% of $real"
 		((ms * 2 >= took && ms <= took * 2)) || fail "time estimate $ms ms is not within 2x of $took ms"
 		rm -rf "$T/img$size" "$T/b$size"
