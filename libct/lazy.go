@@ -181,11 +181,14 @@ type LazyServe struct {
 // ServeLazy is the supervisor: ready is where it says the daemon listens,
 // fromRt where the restoring rt says the container runs.
 func (o *Runtime) ServeLazy(s LazyServe, ready io.WriteCloser, fromRt *os.File) error {
-	defer func() {
+	// removeOwn is done before the last record is written: who waits for
+	// the record finds the temporary directories gone.
+	removeOwn := func() {
 		for _, d := range s.Own {
 			os.RemoveAll(d)
 		}
-	}()
+	}
+	defer removeOwn()
 	stateDir := o.StateDir(s.ID)
 	logPath := filepath.Join(s.WorkDir, ckpt.LazyDaemonLog)
 	daemon := exec.Command(s.Criu, "lazy-pages", "--images-dir", s.ImageDir, "--work-dir", s.WorkDir,
@@ -266,6 +269,7 @@ func (o *Runtime) ServeLazy(s LazyServe, ready io.WriteCloser, fromRt *os.File) 
 				st.Error = fmt.Sprintf("criu lazy-pages: %v: the container was killed, its memory was incomplete", err)
 				st.Log = keepDaemonLog(logPath, stateDir)
 			}
+			removeOwn()
 			save()
 			return nil
 		case <-initDone:
@@ -273,6 +277,7 @@ func (o *Runtime) ServeLazy(s LazyServe, ready io.WriteCloser, fromRt *os.File) 
 			st.State = ckpt.LazyEnded
 			now := time.Now().UTC()
 			st.Finished = &now
+			removeOwn()
 			save()
 			return nil
 		}

@@ -9,11 +9,14 @@ import (
 )
 
 // rt learns how fast this host checkpoints from the checkpoints it takes:
-// each successful dump adds (image bytes, wall time) to a small file in the
-// root, and "rt check ID" estimates a checkpoint's time from them.
+// each successful dump adds (image bytes, wall time) to a small file beside
+// the root, and "rt check ID" estimates a checkpoint's time from them.
 
-// SpeedFile holds the samples, in rt's root directory.
-const SpeedFile = ".rt-checkpoint-speed.json"
+// SpeedFile is where the samples of root are kept: beside it, not in it,
+// so that the root holds containers only (/run/rt: /run/.rt-checkpoint-speed.json).
+func SpeedFile(root string) string {
+	return filepath.Join(filepath.Dir(root), "."+filepath.Base(root)+"-checkpoint-speed.json")
+}
 
 // maxSpeedSamples bounds the file: the newest samples describe the host.
 const maxSpeedSamples = 32
@@ -28,7 +31,7 @@ type SpeedSample struct {
 // RecordSpeed adds a sample to root's speed file (best effort: losing a
 // sample to a concurrent writer costs nothing).
 func RecordSpeed(root string, s SpeedSample) error {
-	path := filepath.Join(root, SpeedFile)
+	path := SpeedFile(root)
 	samples, _ := ReadSpeed(root)
 	samples = append(samples, s)
 	if len(samples) > maxSpeedSamples {
@@ -38,7 +41,7 @@ func RecordSpeed(root string, s SpeedSample) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(root, SpeedFile+".*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
@@ -53,7 +56,7 @@ func RecordSpeed(root string, s SpeedSample) error {
 
 // ReadSpeed reads root's samples.
 func ReadSpeed(root string) ([]SpeedSample, error) {
-	data, err := os.ReadFile(filepath.Join(root, SpeedFile))
+	data, err := os.ReadFile(SpeedFile(root))
 	if err != nil {
 		return nil, err
 	}

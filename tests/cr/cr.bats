@@ -537,6 +537,8 @@ teardown() {
 	rtq checkpoint --image-path "$T/img" "$id"
 	! in_list "$id" || fail "$id is listed after its checkpoint"
 	[ -z "$(ls -A "$ROOT")" ] || fail "left in --root after the container was checkpointed away: $(ls -A "$ROOT")"
+	# rt's record of this host's checkpoint speed (for rt check) is beside the root
+	[ -s "$(dirname "$ROOT")/.$(basename "$ROOT")-checkpoint-speed.json" ] || fail "the checkpoint's speed was not recorded"
 }
 
 @test "restore --lazy-pages with no lazy-pages daemon: the error names the real cause" {

@@ -242,3 +242,24 @@ wait_running() {
 		verified "$id" "$T/b/rootfs"
 	fi
 }
+
+@test "--lazy from an --import archive into a new ID: the extracted images live until the copy is over" {
+	local id=lzi-$SFX new=lzi2-$SFX tmpdirs
+	memhog_bundle "$T/b" 64 4 8
+	start "$id" "$T/b"
+	counter_runs "$T/b/rootfs/tmp/cnt"
+	rtq checkpoint --leave-running --export "$T/ck.tar.zst" --image-path "$T/img" "$id"
+	cp -a "$T/b" "$T/b2"
+	tmpdirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'rt-import-*' | wc -l)
+	rt restore -d --lazy --print-stats -b "$T/b2" --import "$T/ck.tar.zst" "$new" >"$T/restore.json" || {
+		cat "$T/restore.json"
+		fail "rt restore --lazy --import failed"
+	}
+	cat "$T/restore.json"
+	[ "$(jq -r .lazy.state "$T/restore.json")" = done ]
+	counter_runs "$T/b2/rootfs/tmp/cnt"
+	verified "$new" "$T/b2/rootfs"
+	# the supervisor removed the extracted images once the copy was over
+	[ "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'rt-import-*' | wc -l)" -eq "$tmpdirs" ] || fail "the import's temporary images were left"
+	[ "$(status_of "$id")" = running ]
+}
