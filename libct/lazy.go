@@ -51,7 +51,8 @@ var errLazyWithLazyPages = errors.New("--lazy runs its own lazy-pages daemon: --
 type lazyRestore struct {
 	started    time.Time
 	supervisor int      // its pid
-	toSup      *os.File // "running PID MS" once the container runs; closed without it on failure
+	toSup      *os.File // "running PID MS" once the container runs, "failed" if the restore failed
+	said       bool
 }
 
 // probeUserfaultfd checks that this kernel lets rt use userfaultfd.
@@ -156,11 +157,19 @@ func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, started t
 // running hands the container over to the supervisor.
 func (l *lazyRestore) running(pid int) {
 	fmt.Fprintf(l.toSup, "running %d %d\n", pid, time.Since(l.started).Milliseconds())
+	l.said = true
 	l.toSup.Close()
 }
 
-// abort tells the supervisor the restore failed (if running was not said).
-func (l *lazyRestore) abort() { l.toSup.Close() }
+// abort tells the supervisor the restore failed and rt removed what it
+// made (if running was not said): the supervisor only stops the daemon.
+func (l *lazyRestore) abort() {
+	if !l.said {
+		fmt.Fprintln(l.toSup, "failed")
+		l.said = true
+		l.toSup.Close()
+	}
+}
 
 func readLineTimeout(f *os.File, d time.Duration) (string, error) {
 	_ = f.SetReadDeadline(time.Now().Add(d))
@@ -214,18 +223,21 @@ func (o *Runtime) ServeLazy(s LazyServe, ready io.WriteCloser, fromRt *os.File) 
 
 	uffds := newUffdHolder(daemon.Process.Pid)
 	defer uffds.close()
-	// The restoring rt says "running PID MS", or closes the pipe without
-	// (the restore failed, or rt died).
+	// The restoring rt says "running PID MS", or "failed" (it removed what
+	// it made), or dies (the pipe closes with nothing said).
 	line, _ := bufio.NewReader(fromRt).ReadString('\n')
 	var pid int
 	var toRunning int64
 	if _, err := fmt.Sscanf(line, "running %d %d", &pid, &toRunning); err != nil || pid <= 0 {
-		// Whatever CRIU restored waits on the daemon's pages: hold them
-		// (faults wait), remove the container, then stop the daemon.
-		uffds.grab()
-		if _, err := os.Stat(stateDir); err == nil {
-			if err := o.Delete(s.ID, true); err != nil {
-				logrus.Warnf("lazy restore of %s failed: removing it: %v", s.ID, err)
+		if strings.TrimSpace(line) != "failed" {
+			// rt died: whatever CRIU restored waits on the daemon's
+			// pages. Hold them (faults wait), remove the container, then
+			// stop the daemon.
+			uffds.grab()
+			if _, err := os.Stat(stateDir); err == nil {
+				if err := o.Delete(s.ID, true); err != nil {
+					logrus.Warnf("lazy restore of %s: its rt died: removing it: %v", s.ID, err)
+				}
 			}
 		}
 		stopDaemon()

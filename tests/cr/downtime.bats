@@ -230,7 +230,7 @@ wait_running() {
 	done
 	[ -z "$left" ] || fail "processes of the lazy restore are left: $left"
 	st=$(status_of "$id")
-	echo "# after rt was killed: '$st'"
+	echo "# --lazy, rt killed mid-restore: the container was then '${st:-gone}'" >&3
 	case $st in
 	running) verified "$id" "$T/b/rootfs" ;;
 	"") ;;
