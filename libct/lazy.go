@@ -214,6 +214,7 @@ func (o *Runtime) ServeLazy(s LazyServe, ready io.WriteCloser, fromRt *os.File) 
 		<-daemonDone
 	}
 	if err := waitSocket(filepath.Join(s.WorkDir, lazySocket), daemonDone); err != nil {
+		stopDaemon() // it may still run, never having listened
 		fmt.Fprintf(ready, "%v\n", err)
 		ready.Close()
 		return err
