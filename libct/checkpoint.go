@@ -95,7 +95,7 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 		// checkpoint that works into one that is refused.
 		if err := checkPreCopy(cr); err != nil {
 			logrus.Warnf("checkpoint %s: not using the pre-copy default: %v", id, err)
-			_ = cr.Set(ckpt.Lookup("pre-copy"), false)
+			cr.SetPreCopy(false)
 		}
 	}
 	if req.Check {
@@ -133,7 +133,7 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	if err := d.write(); err != nil {
 		return err
 	}
-	if !cr.PreCopy() && !cr.PreDump() && !cr.LazyPages() && cr.PageServer() == "" {
+	if !cr.PreCopy() && cr.PartialDump() == "" {
 		// A plain dump: a sample of this host's speed for rt check's
 		// estimate.
 		o.recordSpeed(image, time.Since(started))
@@ -165,18 +165,8 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 // take over the same CRIU calls, or on a kernel without soft-dirty
 // tracking. Nothing has run yet.
 func checkPreCopy(cr ckpt.Options) error {
-	for _, c := range []struct {
-		set  bool
-		flag string
-	}{
-		{cr.PreDump(), "--pre-dump"},
-		{cr.ParentPath() != "", "--parent-path"},
-		{cr.LazyPages(), "--lazy-pages"},
-		{cr.PageServer() != "", "--page-server"},
-	} {
-		if c.set {
-			return fmt.Errorf("--pre-copy cannot be combined with %s: rt chains the pre-dumps itself", c.flag)
-		}
+	if flag := cr.PartialDump(); flag != "" {
+		return fmt.Errorf("--pre-copy cannot be combined with %s: rt chains the pre-dumps itself", flag)
 	}
 	return softDirtyProbe()
 }
@@ -187,7 +177,7 @@ var softDirtyProbe = probeSoftDirty
 // checkExportable refuses --export with options whose images are not all
 // local and complete, and an unknown compression, before anything runs.
 func checkExportable(cr ckpt.Options, export *ckpt.ExportOptions) error {
-	if cr.PreDump() || cr.LazyPages() || cr.PageServer() != "" || cr.ParentPath() != "" {
+	if cr.PartialDump() != "" {
 		return errors.New("--export needs a complete local checkpoint: it cannot be combined with --pre-dump, --parent-path, --lazy-pages or --page-server")
 	}
 	abs, err := filepath.Abs(export.Path)

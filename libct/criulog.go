@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/rt-runtime/rt/libct/ckpt"
@@ -183,11 +184,22 @@ func engineDefault(option string) string {
 	if o == nil || !o.Default {
 		return ""
 	}
+	return " (through an engine: " + defaultsFor(o) + ")"
+}
+
+// defaultsFor names the annotation and the configuration-file entry that
+// set option o (a default-able one) to a value that works: what rt check,
+// checkpoint --check and CRIU's errors suggest to users of engines.
+func defaultsFor(o *ckpt.Option) string {
 	val, jsonVal := "true", "true"
-	if o.Kind != ckpt.Bool {
-		val, jsonVal = "1G", `"1G"`
+	switch o.Kind {
+	case ckpt.Bool:
+	case ckpt.Int:
+		val, jsonVal = o.Example, o.Example
+	default:
+		val, jsonVal = o.Example, strconv.Quote(o.Example)
 	}
-	return fmt.Sprintf(" (through an engine: annotation %s%s=%s on the container, or \"%s\": %s under \"checkpoint\" in %s)",
+	return fmt.Sprintf("annotation %s%s=%s on the container, or \"%s\": %s under \"checkpoint\" in %s",
 		ckpt.AnnotationPrefix, o.Name, val, o.JSON, jsonVal, ckpt.ConfigPath())
 }
 

@@ -150,7 +150,7 @@ func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, started t
 		}
 		return nil, fmt.Errorf("--lazy: the lazy-pages daemon did not start: %s; see %s", line, filepath.Join(work, ckpt.LazyDaemonLog))
 	}
-	_ = cr.Set(ckpt.Lookup("lazy-pages"), true)
+	cr.SetLazyPages(true)
 	return &lazyRestore{started: started, supervisor: supervisor, toSup: goW}, nil
 }
 

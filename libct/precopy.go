@@ -23,12 +23,7 @@ import (
 // container is as it was.
 func (d *dump) preCopyRounds(stage string) (sums map[string]string, stats map[string]ckpt.FileStat, logName string, err error) {
 	final := *d.run.opts
-	defer func() {
-		d.run.log = filepath.Join(stage, ckpt.DumpLog)
-		if final.WorkDirectory != "" {
-			d.run.log = filepath.Join(final.WorkDirectory, ckpt.DumpLog)
-		}
-	}()
+	defer func(log string) { d.run.log = log }(d.run.log)
 	sums, stats = map[string]string{}, map[string]ckpt.FileStat{}
 	var rounds []ckpt.Round
 	for n := 1; ckpt.MorePreCopy(rounds, d.rounds); n++ {

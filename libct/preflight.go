@@ -42,6 +42,8 @@ type Preflight struct {
 	EstimatedMs   int64  `json:"estimatedMs"`
 	EstimateBasis string `json:"estimateBasis"`
 	TookUs        int64  `json:"tookUs"`
+	// missing are the options of Flags.
+	missing []*ckpt.Option
 }
 
 // Finding is one thing of a process that matters to a checkpoint.
@@ -105,10 +107,7 @@ func (o *Runtime) preflight(c *libcontainer.Container, cr ckpt.Options) (*Prefli
 		return nil, err
 	}
 	cfg := c.Config()
-	scan, err := scanContainer(&cfg, state, pids, withDefaults.GhostLimit())
-	if err != nil {
-		return nil, err
-	}
+	scan := scanContainer(&cfg, state, pids, withDefaults.GhostLimit())
 	p := &Preflight{ID: c.ID(), Processes: len(pids), Findings: scan.findings, Memory: scan.mem}
 	p.Memory.Image = p.Memory.Anonymous + p.Memory.Swap + p.Memory.Shared + p.Memory.Tmpfs + int64(len(pids))*perProcessImage
 	samples, _ := ckpt.ReadSpeed(o.Root)
@@ -141,7 +140,8 @@ func (p *Preflight) judge(given ckpt.Options, annotations map[string]string) {
 			p.Covered = append(p.Covered, o.Flag()+" ("+by+")")
 			continue
 		}
-		p.Flags = append(p.Flags, o.Flag()+flagExample(o))
+		p.missing = append(p.missing, o)
+		p.Flags = append(p.Flags, flagWithValue(o))
 	}
 	switch {
 	case cannot:
@@ -153,12 +153,13 @@ func (p *Preflight) judge(given ckpt.Options, annotations map[string]string) {
 	}
 }
 
-// flagExample completes a flag that takes a value with one that works.
-func flagExample(o *ckpt.Option) string {
-	if o.Name == "ghost-limit" {
-		return " 1G"
+// flagWithValue is o's flag as it would be typed, with a value that works
+// when it takes one.
+func flagWithValue(o *ckpt.Option) string {
+	if o.Kind == ckpt.Bool {
+		return o.Flag()
 	}
-	return ""
+	return o.Flag() + " " + o.Example
 }
 
 // Err is nil when a checkpoint can go ahead with the options given; else
@@ -179,28 +180,16 @@ func (p *Preflight) Err() error {
 	default:
 		fmt.Fprintf(&b, "checkpoint %s would fail without %s", p.ID, strings.Join(p.Flags, " "))
 		for _, f := range p.Findings {
-			if f.Option != "" && slices.ContainsFunc(p.Flags, func(s string) bool { return strings.HasPrefix(s, "--"+f.Option) }) {
+			if f.Option != "" && slices.ContainsFunc(p.missing, func(o *ckpt.Option) bool { return o.Name == f.Option }) {
 				fmt.Fprintf(&b, "\n  pid %d (%s): %s: needs --%s", f.Pid, f.Comm, f.What, f.Option)
 			}
 		}
 		b.WriteString("\nengines (docker, containerd, kubelet) pass no options: set them as defaults with")
-		for _, fl := range p.Flags {
-			name, val, _ := strings.Cut(strings.TrimPrefix(fl, "--"), " ")
-			if val == "" {
-				val = "true"
-			}
-			o := ckpt.Lookup(name)
-			fmt.Fprintf(&b, "\n  annotation %s%s=%s, or \"%s\": %s in %s's \"checkpoint\"", ckpt.AnnotationPrefix, name, val, o.JSON, jsonValue(o, val), ckpt.ConfigPath())
+		for _, o := range p.missing {
+			fmt.Fprintf(&b, "\n  %s", defaultsFor(o))
 		}
 	}
 	return fmt.Errorf("%s", b.String())
-}
-
-func jsonValue(o *ckpt.Option, v string) string {
-	if o.Kind == ckpt.Bool {
-		return v
-	}
-	return fmt.Sprintf("%q", v)
 }
 
 // WriteText prints the preflight for people.

@@ -35,7 +35,6 @@ type scanResult struct {
 // meet, from /proc alone. Every read may fail because a process exits
 // meanwhile: such a process is skipped, never an error.
 type procScan struct {
-	pids        []int
 	inContainer map[int]bool
 	init        int
 	ghostLimit  int64
@@ -59,9 +58,9 @@ func comm(pid int) string {
 	return strings.TrimSpace(string(b))
 }
 
-func scanContainer(cfg *configs.Config, state *libcontainer.State, pids []int, ghostLimit int64) (*scanResult, error) {
+func scanContainer(cfg *configs.Config, state *libcontainer.State, pids []int, ghostLimit int64) *scanResult {
 	s := &procScan{
-		pids: pids, inContainer: map[int]bool{}, init: state.BaseState.InitProcessPid, ghostLimit: ghostLimit,
+		inContainer: map[int]bool{}, init: state.BaseState.InitProcessPid, ghostLimit: ghostLimit,
 		externalFds: map[string]bool{}, unixInodes: map[uint64]bool{}, unixHolder: map[uint64]int{}, pipes: map[fileKey]pipeEnd{},
 	}
 	for _, p := range pids {
@@ -80,7 +79,7 @@ func scanContainer(cfg *configs.Config, state *libcontainer.State, pids []int, g
 	s.unixPeers()
 	s.outsidePipes()
 	s.mounts(cfg)
-	return &s.res, nil
+	return &s.res
 }
 
 // namespaces: CRIU restores one PID and one user namespace per container.

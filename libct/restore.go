@@ -91,20 +91,17 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 			return -1, fmt.Errorf("restore %s: %w", id, err)
 		}
 		cleanupImport = nil
+		// Runs after the failed restore's own cleanup; a no-op once
+		// running was said.
+		defer lazy.abort()
 	}
 	cleanupCriu, err := UseCriu(o.CriuPath)
 	if err != nil {
-		if lazy != nil {
-			lazy.abort()
-		}
 		return -1, err
 	}
 	defer cleanupCriu()
 	run, err := prepareCriu("restore", id, cr)
 	if err != nil {
-		if lazy != nil {
-			lazy.abort()
-		}
 		return -1, err
 	}
 	defer run.done()
@@ -143,14 +140,11 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 		// The temporary import or work directory goes away: keep the log.
 		ce.Report.Path = keepLog(ce.Report.Path)
 	}
-	if lazy != nil {
-		lazy.abort() // a no-op once running was said
-		if err == nil && req.Stats != nil && req.Start.Detach && stats != nil {
-			// The figures of a lazy restore are complete once the
-			// background copy is.
-			stats.Lazy = o.waitLazy(id, lazy.supervisor)
-			_ = ckpt.WriteStatsJSON(req.Stats, stats)
-		}
+	if lazy != nil && err == nil && req.Stats != nil && req.Start.Detach && stats != nil {
+		// The figures of a lazy restore are complete once the background
+		// copy is.
+		stats.Lazy = o.waitLazy(id, lazy.supervisor)
+		_ = ckpt.WriteStatsJSON(req.Stats, stats)
 	}
 	return status, err
 }

@@ -3,6 +3,7 @@ package ckpt
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"path/filepath"
 	"slices"
@@ -68,6 +69,9 @@ type Option struct {
 	// Check validates a value and converts it to what CriuField holds
 	// (nil: the value as it is).
 	Check func(v any) (any, error)
+	// Example is a value that works, for the suggestions rt makes
+	// (rt check, errors); booleans need none.
+	Example string
 }
 
 // Flag is the option as typed on a command line.
@@ -87,6 +91,7 @@ var (
 	// time, rt chains the calls.
 	optPreCopy       = &Option{Name: "pre-copy", Kind: Bool, Commands: Checkpoint, JSON: "preCopy", Default: true, Usage: "copy the memory in rounds while the container runs (each round only the pages dirtied since the last), so that the final dump freezes it only for the last dirty pages; needs soft-dirty memory tracking"}
 	optPreCopyRounds = &Option{Name: "pre-copy-rounds", Kind: Int, Commands: Checkpoint, JSON: "preCopyRounds", Default: true, Usage: "with --pre-copy, at most this many rounds before the final dump (default 4); rt stops earlier when the dirty memory stops shrinking", Check: positiveInt("--pre-copy-rounds")}
+	optGhostLimit    = &Option{Name: "ghost-limit", Kind: String, Commands: Checkpoint, JSON: "ghostLimit", Default: true, CriuConfig: "ghost-limit", Usage: "largest deleted-but-open file CRIU copies into the image, e.g. 64M (CRIU's default: 1M)", Check: sizeValue("--ghost-limit"), Example: "1G"}
 	optLazy          = &Option{Name: "lazy", Kind: Bool, Commands: Restore, JSON: "lazy", Default: true, Usage: "start the container at once: its memory is copied in the background and served on demand by a criu lazy-pages daemon that rt runs and reaps (needs userfaultfd)"}
 )
 
@@ -118,7 +123,7 @@ var Table = []*Option{
 	{Name: "empty-ns", Kind: Strings, Commands: Both, JSON: "emptyNs", Replay: true, Default: true, CriuField: "EmptyNs", Usage: "create a namespace, but don't restore its properties", Check: emptyNsMask},
 	{Name: "auto-dedup", Kind: Bool, Commands: Both, JSON: "autoDedup", Default: true, CriuField: "AutoDedup", Usage: "enable auto deduplication of memory images"},
 	{Name: "network-lock", Kind: String, Commands: Both, JSON: "networkLock", Replay: true, Default: true, CriuConfig: "network-lock", Usage: "how CRIU locks the container's network while it works: iptables, nftables or skip (default: CRIU's, iptables)", Check: oneOf("iptables", "nftables", "skip")},
-	{Name: "ghost-limit", Kind: String, Commands: Checkpoint, JSON: "ghostLimit", Default: true, CriuConfig: "ghost-limit", Usage: "largest deleted-but-open file CRIU copies into the image, e.g. 64M (CRIU's default: 1M)", Check: sizeValue("--ghost-limit")},
+	optGhostLimit,
 	{Name: "lsm-profile", Kind: String, Commands: Restore, JSON: "lsmProfile", CriuField: "LsmProfile", Usage: "Specify an LSM profile to be used during restore in the form of TYPE:NAME."},
 	{Name: "lsm-mount-context", Kind: String, Commands: Restore, JSON: "lsmMountContext", CriuField: "LsmMountContext", Usage: "Specify an LSM mount context to be used during restore."},
 }
@@ -226,7 +231,27 @@ func (c Options) PageServer() string     { return c.str(optPageServer) }
 func (c Options) PreCopy() bool          { return c.flag(optPreCopy) }
 func (c Options) Lazy() bool             { return c.flag(optLazy) }
 func (c *Options) SetImagePath(p string) { _ = c.Set(optImagePath, p) }
+func (c *Options) SetPreCopy(on bool)    { _ = c.Set(optPreCopy, on) }
+func (c *Options) SetLazyPages(on bool)  { _ = c.Set(optLazyPages, on) }
 func (c *Options) SetWorkPath(p string)  { _ = c.Set(optWorkPath, p) }
+
+// PartialDump names the option, if any, that makes a dump something else
+// than a complete checkpoint in the local image directory: a pre-dump, a
+// dump whose memory is partly in a --parent-path, or one whose pages go
+// to a peer (lazy pages, page server). "" for a plain dump.
+func (c Options) PartialDump() string {
+	switch {
+	case c.PreDump():
+		return optPreDump.Flag()
+	case c.ParentPath() != "":
+		return optParentPath.Flag()
+	case c.LazyPages():
+		return optLazyPages.Flag()
+	case c.PageServer() != "":
+		return optPageServer.Flag()
+	}
+	return ""
+}
 
 // PreCopyRounds is the most pre-copy rounds: --pre-copy-rounds, else
 // DefaultPreCopyRounds.
@@ -506,37 +531,44 @@ func emptyNsMask(v any) (any, error) {
 	return uint32(unix.CLONE_NEWNET), nil
 }
 
-// sizeValue checks a size as CRIU reads it: a number with an optional K,
-// M or G suffix.
+// sizeValue checks a size as CRIU reads it (ParseSize).
 func sizeValue(flag string) func(any) (any, error) {
 	return func(v any) (any, error) {
 		s, _ := v.(string)
-		num := strings.TrimRight(s, "KMG")
-		if _, err := strconv.ParseUint(num, 10, 64); err != nil || len(s)-len(num) > 1 {
+		if _, err := ParseSize(s); err != nil {
 			return nil, fmt.Errorf("invalid %s %q: use a size such as 1048576, 512K, 64M or 1G", flag, s)
 		}
 		return s, nil
 	}
 }
 
-// ParseSize reads a size as sizeValue accepts it, in bytes.
+// ParseSize reads a size as CRIU does: a number of bytes with an optional
+// K, M or G suffix.
 func ParseSize(s string) (int64, error) {
 	mult := int64(1)
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mult = 1 << 10
-	case strings.HasSuffix(s, "M"):
-		mult = 1 << 20
-	case strings.HasSuffix(s, "G"):
-		mult = 1 << 30
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		}
+		if mult > 1 {
+			s = s[:n-1]
+		}
 	}
-	n, err := strconv.ParseInt(strings.TrimRight(s, "KMG"), 10, 64)
-	return n * mult, err
+	n, err := strconv.ParseUint(s, 10, 63)
+	if err == nil && n > math.MaxInt64/uint64(mult) {
+		err = strconv.ErrRange
+	}
+	return int64(n) * mult, err
 }
 
 // GhostLimit is --ghost-limit in bytes, CRIU's default when unset.
 func (c Options) GhostLimit() int64 {
-	if n, err := ParseSize(c.str(Lookup("ghost-limit"))); err == nil && n > 0 {
+	if n, err := ParseSize(c.str(optGhostLimit)); err == nil && n > 0 {
 		return n
 	}
 	return 1 << 20

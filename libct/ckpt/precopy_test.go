@@ -176,3 +176,16 @@ func TestParentPathImageStillNotExported(t *testing.T) {
 		t.Fatalf("export of a --parent-path image: %v", err)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for s, want := range map[string]int64{"1048576": 1 << 20, "512K": 512 << 10, "64M": 64 << 20, "1G": 1 << 30, "10000000000": 10000000000} {
+		if n, err := ParseSize(s); err != nil || n != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", s, n, err, want)
+		}
+	}
+	for _, s := range []string{"", "G", "1KM", "1T", "-1", "9223372036854775807G"} {
+		if _, err := ParseSize(s); err == nil {
+			t.Errorf("ParseSize(%q) accepted", s)
+		}
+	}
+}

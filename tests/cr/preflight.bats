@@ -27,16 +27,6 @@ bundle() {
 	cp "$CRHELPER" "$1/rootfs/bin/crhelper"
 }
 
-# ready DIR: the container's script wrote /tmp/ready.
-ready() {
-	local i
-	for ((i = SECONDS + WAIT; SECONDS < i; )); do
-		[ -s "$1/rootfs/tmp/ready" ] && return 0
-		sleep 0.2
-	done
-	fail "the container of $1 did not get ready"
-}
-
 @test "preflight: the flags rt check suggests (TCP, external datagram socket, file lock, big deleted file) make C/R work" {
 	local id=pf-$SFX flags i
 	# an engine-style network namespace: TCP repair needs loopback up
@@ -58,7 +48,7 @@ ready() {
 		'.linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/'"$NETNS"'" else . end)
 		| .mounts += [{"destination": "'"$T/shared"'", "type": "bind", "source": "'"$T/shared"'", "options": ["rbind", "rw"]}]'
 	start "$id" "$T/b"
-	ready "$T/b"
+	wait_file "$T/b/rootfs/tmp/ready" ok
 	# the connection and the socket are made in the background: until all
 	# four things are there
 	for ((i = SECONDS + WAIT; SECONDS < i; )); do
@@ -114,7 +104,7 @@ ready() {
 			'.process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"] | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]' ;;
 		esac
 		start "$id" "$T/$case"
-		ready "$T/$case"
+		wait_file "$T/$case/rootfs/tmp/ready" ok
 		run rt check "$id"
 		echo "$output"
 		[ "$status" -eq 1 ] || fail "$case: rt check did not say cannot"
@@ -131,6 +121,14 @@ ready() {
 
 @test "preflight: the estimates of image size (within 20%) and time (within 2x) at 16, 128 and 512 MiB" {
 	local size id est ms real t0 took
+	# One checkpoint first, so that every estimate rests on this machine's
+	# own speed, never on rt's assumed one (a slower machine than the
+	# assumption must not fail the test).
+	bundle "$T/bw" "exec crhelper memhog 16 0 0"
+	start "pfw-$SFX" "$T/bw"
+	counter_runs "$T/bw/rootfs/tmp/cnt"
+	rtq checkpoint --image-path "$T/imgw" "pfw-$SFX"
+	rm -rf "$T/imgw" "$T/bw"
 	for size in 16 128 512; do
 		id=pfe-$size-$SFX
 		bundle "$T/b$size" "exec crhelper memhog $size 0 0"
