@@ -13,7 +13,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 BUILDMODE ?= pie
 GOFLAGS_BUILD := -trimpath -buildmode=$(BUILDMODE) -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all rt rt-inspect install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-reliability \
+.PHONY: all rt rt-inspect install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-k8s test-reliability \
 	fuzz fuzz-short bench bench-downtime runc-suite clean
 
 all: rt rt-inspect
@@ -53,6 +53,11 @@ test-cr: rt rt-inspect
 # Docker and containerd C/R in the lane alone (make test runs it too).
 test-cr-engines: rt rt-inspect
 	tests/cr/run.sh tests/cr/engines.bats
+
+# The Kubernetes/CRI stage alone: containerd 2.x (CRI) + crictl with rt as
+# the runc binary, in the lane (make test runs it too).
+test-k8s: rt rt-inspect
+	RT_TEST_STAGES=k8s tests/run-all.sh
 
 # The C/R fault tests alone, with the issue's 20 runs per kill test
 # (make test's cr stage runs them with RT_REL_RUNS=5 to fit CI's budget).

@@ -6,14 +6,17 @@
 #   4. the checkpoint/restore suite and its fault tests (tests/cr,
 #      tests/reliability), in one boot of the VM lane unless CRIU works on
 #      this host
-#   5. a short run of every Go fuzz target (make fuzz runs them long)
+#   5. the Kubernetes/CRI stage (tests/k8s): containerd 2.x's CRI with rt as
+#      its runc binary, crictl, checkpoint/restore through CRI; one more
+#      boot of the VM lane
+#   6. a short run of every Go fuzz target (make fuzz runs them long)
 # Each stage prints "<stage>: N passed, N failed, N skipped"; the last line
 # is the total. A skipped test is never counted as passed. Exit status is
 # non-zero if anything failed.
 # Select stages with RT_TEST_STAGES="unit bats cr" (default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-STAGES=${RT_TEST_STAGES:-lint unit bats cr fuzz}
+STAGES=${RT_TEST_STAGES:-lint unit bats cr k8s fuzz}
 TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
 LOGDIR=${RT_TEST_LOGDIR:-$(mktemp -d /tmp/rt-test-logs.XXXXXX)}
 mkdir -p "$LOGDIR"
@@ -58,6 +61,11 @@ for stage in $STAGES; do
 			tests/cr/run.sh tests/cr/*.bats tests/reliability/*.bats 2>&1 | tee "$LOGDIR/cr.log"
 		read -r p f s < <(counts_from "$LOGDIR/cr.log")
 		tally cr "$p" "$f" "$s"
+		;;
+	k8s)
+		RT_CR_TIMEOUT=${RT_K8S_LANE_TIMEOUT:-1800} tests/k8s/run.sh 2>&1 | tee "$LOGDIR/k8s.log"
+		read -r p f s < <(counts_from "$LOGDIR/k8s.log")
+		tally k8s "$p" "$f" "$s"
 		;;
 	fuzz)
 		tests/fuzz.sh -t "${RT_FUZZTIME:-10s}" 2>&1 | tee "$LOGDIR/fuzz.log"

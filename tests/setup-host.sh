@@ -2,7 +2,8 @@
 # setup-host.sh - install what building and testing rt needs on a Debian 12
 # host: the cgo/seccomp toolchain, bats, the test rootfs source
 # (busybox-static), the VM lane (qemu, kmod, xz, criu), and the engines
-# (docker.io, containerd) that the engine tests drive. Idempotent.
+# (docker.io, containerd) that the engine tests drive, and the CNI plugins
+# of the Kubernetes/CRI stage. Idempotent.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -17,6 +18,7 @@ PKGS=(
 	qemu-system-x86 kmod xz-utils criu iptables     # VM lane for checkpoint/restore
 	nftables                                        # CRIU network-lock nftables
 	docker.io containerd                            # engine tests
+	containernetworking-plugins                     # CNI for the CRI stage (tests/k8s)
 )
 
 missing=()
