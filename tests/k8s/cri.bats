@@ -55,10 +55,11 @@ teardown() {
 		echo "--- last rt calls:"
 		tail -n 8 "$K8S_DIR/rt-calls.log" 2>/dev/null
 	fi
-	# this test's pods (named *-$SFX)
+	kubelet_stop # first: it would restart the static pods removed below
+	# this test's pods (their names hold $SFX)
 	local p
 	for p in $(crictl pods -q 2>/dev/null); do
-		if crictl inspectp "$p" 2>/dev/null | jq -e --arg s "-$SFX" '.status.metadata.name | endswith($s)' >/dev/null; then
+		if crictl inspectp "$p" 2>/dev/null | jq -e --arg s "-$SFX" '.status.metadata.name | contains($s)' >/dev/null; then
 			crictl rmp -f "$p" >/dev/null 2>&1 || echo "# teardown: crictl rmp -f $p failed" >&3
 		fi
 	done
@@ -224,4 +225,70 @@ checkpoint_log() {
 	restore_ctr "$POD" tcp "$T/tcp.tar"
 	# the counter arrives over the restored connection: same token, on from base
 	log_resumed "$(ctr_log "$CID")" "$T/tcp.tar" "$tok" "$base"
+}
+
+@test "kubelet: its checkpoint API writes the CRI archive of a static pod's container running on rt, with the pod's rt annotation applied; the archive restores through CRI" {
+	[ -x "$K8S_BIN/kubelet" ] || fail "no kubelet in $K8S_BIN"
+	local pod=k-$SFX full cid log tok base archive
+	full=$pod-rt-lane # static pods are named after the node
+	mkdir -p "$T/manifests"
+	cat >"$T/manifests/$pod.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $pod
+  namespace: rt-test
+  annotations:
+    ${K8S_ANN}file-locks: "true"
+spec:
+  containers:
+  - name: counter
+    image: $K8S_BUSYBOX_IMAGE
+    imagePullPolicy: Never
+    command: ["sh", "-c", $(jq -n --arg s "$COUNTER" '$s')]
+EOF
+	kubelet_start "$T/manifests"
+	echo "# kubelet $("$K8S_BIN/kubelet" --version 2>&1)" >&3
+	for ((i = SECONDS + 180; SECONDS < i; )); do
+		cid=$(crictl ps -q --name '^counter$' --label "io.kubernetes.pod.name=$full" --state running 2>/dev/null | head -n 1)
+		[ -n "$cid" ] && break
+		sleep 1
+	done
+	[ -n "$cid" ] || fail "the kubelet did not start the static pod $full within 180 s: $(grep -E '^E' "$K8S_DIR/kubelet.log" | tail -n 5)"
+	log=$(ctr_log "$cid")
+	log_runs "$log"
+	tok=$TOK base=$N
+
+	run kubelet_api POST "/checkpoint/rt-test/$full/counter"
+	[ "$status" -eq 0 ] || fail "$output"
+	archive=$(echo "$output" | jq -r '.items[0]')
+	echo "# kubelet wrote $archive"
+	[[ $archive == "$K8S_DIR/kubelet/checkpoints/checkpoint-${full}_rt-test-counter-"*.tar ]] ||
+		fail "the kubelet's archive is not under its checkpoints directory: $output"
+	[ -s "$archive" ] || fail "no archive at $archive"
+	mkdir "$T/x"
+	tar -C "$T/x" -xf "$archive"
+	run "$RT_BIN" check --format json --image "$T/x/checkpoint"
+	echo "$output" | jq -e '.image.complete and .image.restorable' >/dev/null ||
+		fail "rt finds the kubelet's checkpoint not whole: $output"
+	# the pod's annotation reached rt through the kubelet and containerd
+	jq -e '.options.fileLocks == true' "$T/x/checkpoint/rt-manifest.json" >/dev/null ||
+		fail "the manifest does not record file-locks from the pod's annotation: $(jq -c .options "$T/x/checkpoint/rt-manifest.json")"
+	# forensic: the pod runs on
+	log_runs "$log"
+	[ "$TOK" = "$tok" ] || fail "the static pod's container restarted during its checkpoint"
+
+	# The restore must give the container what the kubelet gave it (rt
+	# refuses a bundle that differs from the checkpointed container, and
+	# names what differs): a pid namespace of its own (CRI's CONTAINER
+	# mode, in the container's config; crictl's default is the pod's) and
+	# the termination-log mount.
+	# The kubelet stops first: it kills pods it does not know, as the one
+	# crictl makes here (on a node, a Pod names the checkpoint as its image).
+	kubelet_stop
+	touch "$T/termination-log"
+	run_pod "kdst-$SFX"
+	restore_ctr "$POD" counter "$archive" \
+		".linux.security_context.namespace_options.pid = 1 | .mounts = [{container_path: \"/dev/termination-log\", host_path: \"$T/termination-log\"}]"
+	log_resumed "$(ctr_log "$CID")" "$archive" "$tok" "$base"
 }

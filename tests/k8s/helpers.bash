@@ -179,15 +179,16 @@ k8s_stop() {
 
 # ------------------------------------------------------------ pods
 
-# pod_config NAME [ANNOTATIONS-JSON]: a pod sandbox config file; prints its path.
+# pod_config NAME [ANNOTATIONS-JSON [JQ-FILTER]]: a pod sandbox config file,
+# the filter applied last; prints its path.
 pod_config() {
-	local name=$1 ann=${2:-"{}"} f=$T/pod-$1.json
+	local name=$1 ann=${2:-"{}"} filter=${3:-.} f=$T/pod-$1.json
 	mkdir -p "$K8S_DIR/pods/$name"
 	jq -n --arg n "$name" --arg uid "uid-$name-$SFX" --arg logs "$K8S_DIR/pods/$name" \
 		--arg cg "/$K8S_NAME" --argjson ann "$ann" \
 		'{metadata: {name: $n, namespace: "rt-test", uid: $uid, attempt: 0},
 		  log_directory: $logs, annotations: $ann,
-		  linux: {cgroup_parent: $cg}}' >"$f"
+		  linux: {cgroup_parent: $cg}} | '"$filter" >"$f"
 	echo "$f"
 }
 
@@ -201,7 +202,7 @@ ctr_config() {
 	echo "$f"
 }
 
-# run_pod NAME [ANNOTATIONS-JSON]: run a pod sandbox; its ID in $POD.
+# run_pod NAME [ANNOTATIONS-JSON [JQ-FILTER]]: run a pod sandbox; its ID in $POD.
 run_pod() {
 	local cfg
 	cfg=$(pod_config "$@")
@@ -297,13 +298,14 @@ log_resumed() {
 	echo "# resumed: $tok, $base before the checkpoint -> $first first after the restore ($saved lines of the old log kept) -> $N"
 }
 
-# restore_ctr POD NAME ARCHIVE: restore through CRI: create a container in
-# POD whose image is the checkpoint archive, start it; its ID in $CID.
+# restore_ctr POD NAME ARCHIVE [JQ-FILTER]: restore through CRI: create a
+# container in POD whose image is the checkpoint archive (the filter applied
+# last to its config), start it; its ID in $CID.
 restore_ctr() {
-	local pod=$1 name=$2 archive=$3 cfg out
+	local pod=$1 name=$2 archive=$3 filter=${4:-.} cfg out
 	cfg=$T/restore-$name.json
 	jq -n --arg n "$name" --arg img "$archive" \
-		'{metadata: {name: $n}, image: {image: $img}, log_path: ($n + ".log"), linux: {}}' >"$cfg"
+		'{metadata: {name: $n}, image: {image: $img}, log_path: ($n + ".log"), linux: {}} | '"$filter" >"$cfg"
 	CID=$(crictl create "$pod" "$cfg" "$(pod_file_of "$pod")" 2>&1) ||
 		fail "crictl create from $archive failed: $CID"
 	out=$(crictl start "$CID" 2>&1) || fail "crictl start of the restored $CID failed: $out"
@@ -313,4 +315,80 @@ restore_ctr() {
 rt_called() {
 	grep -qE -- "$1" "$K8S_DIR/rt-calls.log" ||
 		fail "rt was not called as /$1/; calls: $(tail -n 5 "$K8S_DIR/rt-calls.log")"
+}
+
+
+# ------------------------------------------------------------ kubelet
+
+# kubelet_start MANIFEST-DIR: a standalone kubelet (no API server: it runs
+# the static pods in MANIFEST-DIR) on our containerd, serving its API on
+# 127.0.0.1:10250 with anonymous access allowed (a test node: a real node
+# authorizes nodes/checkpoint). Root directory $K8S_DIR/kubelet.
+kubelet_start() {
+	local i
+	mkdir -p "$K8S_DIR/kubelet"
+	cat >"$K8S_DIR/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+staticPodPath: $1
+fileCheckFrequency: 1s
+syncFrequency: 5s
+address: 127.0.0.1
+port: 10250
+readOnlyPort: 0
+healthzPort: 0
+authentication:
+  anonymous: {enabled: true}
+  webhook: {enabled: false}
+authorization:
+  mode: AlwaysAllow
+containerRuntimeEndpoint: unix://$K8S_DIR/containerd.sock
+cgroupDriver: cgroupfs
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+failSwapOn: false
+resolvConf: ""
+evictionHard: {memory.available: "1Mi", nodefs.available: "1%", imagefs.available: "1%"}
+imageGCHighThresholdPercent: 100
+featureGates: {ContainerCheckpoint: true}
+EOF
+	"$K8S_BIN/kubelet" --config "$K8S_DIR/kubelet.yaml" --root-dir "$K8S_DIR/kubelet" \
+		--hostname-override rt-lane --v 2 \
+		</dev/null >"$K8S_DIR/kubelet.log" 2>&1 3>&- &
+	echo $! >"$K8S_DIR/kubelet.pid"
+	for ((i = SECONDS + 180; SECONDS < i; )); do
+		curl -sk --max-time 5 https://127.0.0.1:10250/pods >/dev/null 2>&1 && return 0
+		kill -0 "$(cat "$K8S_DIR/kubelet.pid")" 2>/dev/null || break
+		sleep 1
+	done
+	echo "the kubelet did not serve its API:" >&2
+	grep -E '^E|error|fail' "$K8S_DIR/kubelet.log" | tail -n 20 >&2
+	return 1
+}
+
+kubelet_stop() {
+	local pid i m
+	pid=$(cat "$K8S_DIR/kubelet.pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$K8S_DIR/kubelet.pid"
+	# what it mounted under its root (pod volumes)
+	for m in $(awk -v d="$K8S_DIR/kubelet/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
+# kubelet_api METHOD PATH: the kubelet's API; prints the body, fails on a
+# non-2xx status.
+kubelet_api() {
+	local code
+	curl -sk --max-time "$K8S_TIMEOUT" -X "$1" -w '\n%{http_code}' "https://127.0.0.1:10250$2" >"$T/api.out" ||
+		fail "curl $1 $2 failed"
+	code=$(tail -n 1 "$T/api.out")
+	sed '$d' "$T/api.out"
+	[[ $code == 2?? ]] || fail "kubelet $1 $2: HTTP $code: $(sed '$d' "$T/api.out")"
 }
