@@ -30,10 +30,6 @@ COUNTER_OUT='tok=t$RANDOM$RANDOM; i=0; while :; do i=$((i + 1)); echo "$tok $i";
 counter_to() {
 	echo "tok=t\$RANDOM\$RANDOM; i=0; while :; do i=\$((i + 1)); echo \"\$tok \$i\" $1; sleep 0.1; done"
 }
-# A TCP server (busybox nc -l: ONE connection, its stdout is the container's
-# log) and a client in the same container sending the counter over an
-# established loopback connection; docker logs shows what crossed it.
-TCP_COUNTER='sleep 1000000 | nc -l -p 5000 & while ! netstat -ltn | grep -q ":5000 "; do sleep 0.1; done; tok=t$RANDOM$RANDOM; i=0; while :; do i=$((i + 1)); echo "$tok $i"; sleep 0.1; done | nc 127.0.0.1 5000'
 
 # ------------------------------------------------------------ file level
 

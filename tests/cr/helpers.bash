@@ -26,6 +26,11 @@ WAIT=${RT_CR_WAIT:-60}
 COUNTER='tok=t$RANDOM$RANDOM; i=0; while :; do i=$((i + 1)); echo "$tok $i" >/tmp/cnt; sleep 0.1; done'
 # The same, also writing each "TOKEN N" line to stdout (a terminal, a socket).
 STREAM_COUNTER='tok=t$RANDOM$RANDOM; i=0; while :; do i=$((i + 1)); echo "$tok $i" >/tmp/cnt; echo "$tok $i"; sleep 0.1; done'
+# A TCP server (busybox nc -l: ONE connection, its stdout is the container's
+# output) and a client in the same container sending the counter over an
+# established loopback connection: the container's log (docker logs, a CRI
+# log) shows what crossed it.
+TCP_COUNTER='sleep 1000000 | nc -l -p 5000 & while ! netstat -ltn | grep -q ":5000 "; do sleep 0.1; done; tok=t$RANDOM$RANDOM; i=0; while :; do i=$((i + 1)); echo "$tok $i"; sleep 0.1; done | nc 127.0.0.1 5000'
 
 cr_setup() {
 	T=$(mktemp -d /tmp/rt-cr.XXXXXX)

@@ -10,15 +10,14 @@
 bats_require_minimum_version 1.5.0
 
 load ../cr/helpers
+load ../lib/engines
 load helpers
 
 # The counter of every test: a token drawn once (only in the process's
 # memory) and a counter, printed to stdout, that is, to the CRI log.
 COUNTER='tok=t$RANDOM$RANDOM; i=0; while :; do i=$((i + 1)); echo "$tok $i"; echo "$tok $i" >/tmp/cnt; sleep 0.1; done'
-# The same counter sent over an established TCP connection inside the pod
-# (busybox nc: the server prints what it gets, so the CRI log shows what
-# crossed the connection).
-TCP_COUNTER='sleep 1000000 | nc -l -p 5000 & while ! netstat -ltn | grep -q ":5000 "; do sleep 0.1; done; tok=t$RANDOM$RANDOM; i=0; while :; do i=$((i + 1)); echo "$tok $i"; sleep 0.1; done | nc 127.0.0.1 5000'
+# TCP_COUNTER (tests/cr/helpers.bash): the counter sent over an established
+# loopback connection inside the pod, printed by the server.
 
 setup_file() {
 	[ -x "${RT_K8S_BIN:-}/crictl" ] || {
@@ -104,11 +103,8 @@ teardown() {
 }
 
 @test "cri: crictl checkpoint --export: the CRI archive holds rt's checkpoint with its manifest, checkpointctl reads it, the container keeps running" {
-	run_pod "ck-$SFX"
-	run_ctr "$POD" counter "$COUNTER"
-	local cid=$CID log
-	log=$(ctr_log "$cid")
-	log_runs "$log"
+	run_counter "ck-$SFX" counter "$COUNTER"
+	local cid=$CID log=$LOG
 	run crictl checkpoint --export="$T/ck.tar" "$cid"
 	[ "$status" -eq 0 ] || fail "crictl checkpoint: $output"
 	# containerd asks rt for a checkpoint that leaves the container running
@@ -151,11 +147,8 @@ checkpoint_log() {
 }
 
 @test "cri: restore through CRI into a new container in a new pod resumes the counter, twice in a row" {
-	run_pod "src-$SFX"
-	run_ctr "$POD" counter "$COUNTER"
-	local cid0=$CID log0 tok base
-	log0=$(ctr_log "$cid0")
-	log_runs "$log0"
+	run_counter "src-$SFX" counter "$COUNTER"
+	local cid0=$CID log0=$LOG tok base
 	checkpoint_log "$cid0" "$T/a.tar"
 	tok=$TOK base=$N
 
@@ -183,11 +176,8 @@ checkpoint_log() {
 }
 
 @test "cri: a checkpoint CRIU refuses reaches crictl as rt's error, naming the option and its annotation; the container runs on" {
-	run_pod "tcpno-$SFX"
-	run_ctr "$POD" tcp "$TCP_COUNTER"
-	local cid=$CID log
-	log=$(ctr_log "$cid")
-	log_runs "$log"
+	run_counter "tcpno-$SFX" tcp "$TCP_COUNTER"
+	local cid=$CID log=$LOG
 	run crictl checkpoint --export="$T/no.tar" "$cid"
 	[ "$status" -ne 0 ] || fail "crictl checkpoint of an established TCP connection succeeded without the option"
 	echo "# crictl: $output"
@@ -204,11 +194,8 @@ checkpoint_log() {
 @test "cri: pod annotation io.github.rt-runtime.checkpoint.tcp-established reaches rt: an established TCP connection checkpoints and restores through CRI" {
 	local ann
 	ann=$(jq -cn --arg k "${K8S_ANN}tcp-established" '{($k): "true"}')
-	run_pod "tcp-$SFX" "$ann"
-	run_ctr "$POD" tcp "$TCP_COUNTER"
-	local cid0=$CID log0 tok base
-	log0=$(ctr_log "$cid0")
-	log_runs "$log0"
+	run_counter "tcp-$SFX" tcp "$TCP_COUNTER" "$ann"
+	local cid0=$CID log0=$LOG tok base
 	# the annotation is in the container's OCI spec, where rt reads it
 	k8s_rt state "$cid0" | jq -r .bundle >"$T/bundle"
 	jq -e --arg k "${K8S_ANN}tcp-established" '.annotations[$k] == "true"' "$(cat "$T/bundle")/config.json" >/dev/null ||

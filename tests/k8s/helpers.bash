@@ -142,14 +142,6 @@ EOF
 	rm -rf "$K8S_DIR/images"
 }
 
-# k8s_cgroup_dirs: our cgroup directories in every hierarchy, deepest first.
-k8s_cgroup_dirs() {
-	local mp
-	for mp in $(awk '$9 == "cgroup" || $9 == "cgroup2" {print $5}' /proc/self/mountinfo | sort -u); do
-		[ -d "$mp/$K8S_NAME" ] && find "$mp/$K8S_NAME" -type d
-	done | awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-
-}
-
 k8s_stop() {
 	[ -n "${K8S_DIR:-}" ] && [ -d "$K8S_DIR" ] || return 0
 	local pid d m i
@@ -165,11 +157,11 @@ k8s_stop() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	# what the pods left (shims exit with their pods; this is the rest)
-	for d in $(k8s_cgroup_dirs); do
+	for d in $(cgroup_dirs_under "$K8S_NAME"); do
 		for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
 	done
 	sleep 0.2
-	for d in $(k8s_cgroup_dirs); do rmdir "$d" 2>/dev/null || true; done
+	for d in $(cgroup_dirs_under "$K8S_NAME"); do rmdir "$d" 2>/dev/null || true; done
 	for m in $(awk -v d="$K8S_DIR/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
 		umount -l "$m" 2>/dev/null || true
 	done
@@ -217,6 +209,16 @@ run_ctr() {
 	cfg=$(ctr_config "$name" "$K8S_BUSYBOX_IMAGE" "$3" "${4:-"{}"}")
 	CID=$(crictl create "$pod" "$cfg" "$(pod_file_of "$pod")") || fail "crictl create $name failed: $CID"
 	out=$(crictl start "$CID" 2>&1) || fail "crictl start $name failed: $out"
+}
+
+# run_counter POD-NAME CTR-NAME SCRIPT [POD-ANNOTATIONS-JSON]: a new pod
+# running one container with SCRIPT, which prints a counter; returns when
+# the counter runs. Sets $POD, $CID and $LOG (the CRI log), and $TOK, $N.
+run_counter() {
+	run_pod "$1" "${4:-"{}"}" || return 1
+	run_ctr "$POD" "$2" "$3" || return 1
+	LOG=$(ctr_log "$CID")
+	log_runs "$LOG"
 }
 
 # pod_file_of POD: the config file the pod was made from.

@@ -175,9 +175,15 @@ eng_stop_pid() {
 
 # eng_cgroup_dirs: our cgroup directories in every hierarchy, deepest first.
 eng_cgroup_dirs() {
+	cgroup_dirs_under "$ENG_NAME"
+}
+
+# cgroup_dirs_under NAME: the directories of cgroup /NAME in every mounted
+# hierarchy, deepest first (to kill what is left in them, then rmdir).
+cgroup_dirs_under() {
 	local mp
 	for mp in $(awk '$9 == "cgroup" || $9 == "cgroup2" {print $5}' /proc/self/mountinfo | sort -u); do
-		[ -d "$mp/$ENG_NAME" ] && find "$mp/$ENG_NAME" -type d
+		[ -d "$mp/$1" ] && find "$mp/$1" -type d
 	done | awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2-
 }
 
