@@ -19,6 +19,7 @@ PKGS=(
 	nftables                                        # CRIU network-lock nftables
 	docker.io containerd                            # engine tests
 	containernetworking-plugins                     # CNI for the CRI stage (tests/k8s)
+	openssh-server openssh-client                   # two-host lane (tests/vm/pair.sh)
 )
 
 missing=()

@@ -90,10 +90,12 @@ if (( ! PREP_ONLY && $# == 0 )); then usage >&2; exit 125; fi
 HOST_PKGS=(qemu-system-x86 busybox-static kmod xz-utils criu iproute2 iptables)
 # Loaded by the initramfs: what it takes to reach the root (virtio, 9p,
 # overlay), the serial ports, and what CRIU expects (socket diag, tun).
-# Everything else autoloads from the module tree bind-mounted at /lib/modules.
+# virtio_net serves tests/vm/pair.sh (one initramfs for every run). Everything
+# else autoloads from the module tree bind-mounted at /lib/modules.
 # shellcheck disable=SC2206
 BOOT_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_console
               unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag tun
+              virtio_net
               ${RT_VM_MODULES:-})
 
 # ------------------------------------------------------------------ apt
