@@ -89,6 +89,8 @@ func main() {
 		killCommand,
 		lazyServeCommand,
 		listCommand,
+		migrateCommand,
+		migrateReceiveCommand,
 		pauseCommand,
 		psCommand,
 		restoreCommand,

@@ -16,6 +16,8 @@
 #   RT_CR_TIMEOUT=SEC    limit for the whole VM run (default 5400)
 #   RT_CR_WAIT=SEC       how long a test waits for a counter, a file... (default 60)
 #   RT_CR_MEM=SIZE       guest memory (default 2G)
+#   RT_CR_LANE=pair      boot two VMs (tests/vm/pair.sh) and run on the first;
+#                        `ssh peer` reaches the second (migration tests)
 #   RT_CR_CACHE=DIR      where the host-built tools are staged (default /var/tmp/rt-cr;
 #                        under /var/tmp because the guest sees the host's / read-only)
 #   RT_CR_KEEP=1         keep the staged tools (their directory is printed)
@@ -147,7 +149,10 @@ else
 	why=$({ criu check 2>&1 || true; } | grep -m1 -iE 'error' || true)
 	[ -n "$why" ] || why=$({ criu check 2>&1 || true; } | head -n 1)
 	echo "# host CRIU cannot work here: ${why:-criu check failed}; using the VM lane"
-	tests/vm/lane.sh --timeout "${RT_CR_TIMEOUT:-5400}" --mem "${RT_CR_MEM:-2G}" -- \
+	# RT_CR_LANE=pair: two hosts (tests/vm/pair.sh), the suite on host a
+	lane=tests/vm/lane.sh
+	[ "${RT_CR_LANE:-}" != pair ] || lane=tests/vm/pair.sh
+	"$lane" --timeout "${RT_CR_TIMEOUT:-5400}" --mem "${RT_CR_MEM:-2G}" -- \
 		tests/cr/run.sh --inside "${FILES[@]}" 2>&1 | tee "$LOG"
 	rc=${PIPESTATUS[0]}
 	case $rc in
