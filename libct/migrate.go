@@ -284,6 +284,17 @@ func runRemote(cmd *exec.Cmd, stdin io.Reader) (string, error) {
 // MigrateCheck is the destination's side of the preflight: id must be
 // free, the bundle present, and CRIU working here.
 func (o *Runtime) MigrateCheck(id, bundle string) error {
+	if err := o.checkMigrateTarget(id, bundle); err != nil {
+		return err
+	}
+	if r := Check(o.CriuPath, ""); !r.OK() {
+		return fmt.Errorf("CRIU cannot restore on this host: %s (%s)", r.Problem, r.Fix)
+	}
+	return nil
+}
+
+// checkMigrateTarget: id is free and the bundle is here.
+func (o *Runtime) checkMigrateTarget(id, bundle string) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
@@ -295,18 +306,16 @@ func (o *Runtime) MigrateCheck(id, bundle string) error {
 			return fmt.Errorf("the bundle is missing here: %w (copy the bundle, or name it with --dest-bundle)", err)
 		}
 	}
-	if r := Check(o.CriuPath, ""); !r.OK() {
-		return fmt.Errorf("CRIU cannot restore on this host: %s (%s)", r.Problem, r.Fix)
-	}
 	return nil
 }
 
 // MigrateReceive is the destination's side: it takes the archive from r
 // and restores it as container id from bundle, detached. It returns the
 // pid of the container's init; on failure, nothing of the container is
-// left (Restore's promise).
+// left (Restore's promise). CRIU was checked by the preflight: running
+// criu check again here would add seconds to the source's frozen time.
 func (o *Runtime) MigrateReceive(id, bundle string, r io.Reader) (int, error) {
-	if err := o.MigrateCheck(id, bundle); err != nil {
+	if err := o.checkMigrateTarget(id, bundle); err != nil {
 		return -1, err
 	}
 	f, err := os.CreateTemp("", "rt-migrate-in-*.tar.zst")
