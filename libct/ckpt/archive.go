@@ -54,6 +54,14 @@ type ExportOptions struct {
 	Path        string // the archive to write
 	Compression string // zstd (default), gzip or none
 	Volumes     bool   // include the content of bind-mounted volumes
+	// RootfsSince, when set, limits the rootfs changes to the entries
+	// that differ from this index of the rootfs (and lists the paths it
+	// held that are gone): rt migrate sends the rootfs before the freeze
+	// and only what changed since with the checkpoint.
+	RootfsSince TreeIndex
+	// SkipPreCopy leaves the pre-copy rounds out: rt migrate streamed
+	// them to the destination while the container ran.
+	SkipPreCopy bool
 }
 
 // archiveConfigDump is config.dump: what checkpointctl shows.
@@ -107,7 +115,11 @@ func Export(imageDir, rootfs string, created time.Time, m *Manifest, opts Export
 	}()
 	tw := tar.NewWriter(cw)
 
-	if err := addTree(tw, imageDir, archiveImagesDir); err != nil {
+	skip := ""
+	if opts.SkipPreCopy {
+		skip = PreCopyDir
+	}
+	if err := addTreeSkipping(tw, imageDir, archiveImagesDir, skip); err != nil {
 		return fmt.Errorf("export %s: %w", opts.Path, err)
 	}
 	if m.Spec != nil {
@@ -127,7 +139,7 @@ func Export(imageDir, rootfs string, created time.Time, m *Manifest, opts Export
 		}
 	}
 	if rootfs != "" {
-		if err := addRootfsDiff(tw, rootfs, filepath.Dir(opts.Path)); err != nil {
+		if err := addRootfsDiff(tw, rootfs, filepath.Dir(opts.Path), opts.RootfsSince); err != nil {
 			return fmt.Errorf("export %s: rootfs changes: %w", opts.Path, err)
 		}
 	}
@@ -249,11 +261,20 @@ func addBytes(tw *tar.Writer, name string, data []byte) error {
 // addTree adds dir's content under prefix. Devices, sockets and FIFOs are
 // skipped: they cannot be carried to another host meaningfully.
 func addTree(tw *tar.Writer, dir, prefix string) error {
+	return addTreeSkipping(tw, dir, prefix, "")
+}
+
+// addTreeSkipping is addTree without the subdirectory skip (relative to
+// dir; "" skips nothing).
+func addTreeSkipping(tw *tar.Writer, dir, prefix, skip string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
+		if skip != "" && filepath.ToSlash(rel) == skip {
+			return filepath.SkipDir
+		}
 		name := path.Join(prefix, filepath.ToSlash(rel))
 		return addEntry(tw, p, name, d)
 	})
@@ -297,11 +318,12 @@ func addEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 	return err
 }
 
-// addRootfsDiff adds the container's file system changes: for an overlay
-// rootfs (Docker, containerd snapshots) its upper directory, with
-// whiteouts turned into deleted.files; for any other rootfs, all of it,
-// since there is no base to compare with.
-func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string) error {
+// addRootfsDiff adds the container's file system changes: with since,
+// what differs from that index of the rootfs; else for an overlay rootfs
+// (Docker, containerd snapshots) its upper directory, with whiteouts
+// turned into deleted.files; for any other rootfs, all of it, since there
+// is no base to compare with.
+func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string, since TreeIndex) error {
 	src, overlay := overlayUpperDir(rootfs)
 	f, err := os.CreateTemp(tmpDir, ".rootfs-diff-")
 	if err != nil {
@@ -311,23 +333,15 @@ func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string) error {
 	defer f.Close()
 	inner := tar.NewWriter(f)
 	var deleted []string
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	if since != nil {
+		now, err := WriteTreeChanges(inner, rootfs, "", since)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(src, p)
-		if rel == "." {
-			return nil
-		}
-		if overlay && d.Type()&fs.ModeCharDevice != 0 {
-			var st unix.Stat_t
-			if unix.Lstat(p, &st) == nil && st.Rdev == 0 {
-				deleted = append(deleted, filepath.ToSlash(rel))
-				return nil
-			}
-		}
-		return addEntry(inner, p, filepath.ToSlash(rel), d)
-	})
+		deleted = now.DeletedSince(since)
+	} else {
+		err = addRootfsEntries(inner, src, overlay, &deleted)
+	}
 	if err != nil {
 		return err
 	}
@@ -351,6 +365,28 @@ func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string) error {
 		return addJSON(tw, archiveDeleted, deleted)
 	}
 	return nil
+}
+
+// addRootfsEntries adds all of src; for an overlay upper directory, its
+// whiteouts are appended to deleted instead.
+func addRootfsEntries(inner *tar.Writer, src string, overlay bool, deleted *[]string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if rel == "." {
+			return nil
+		}
+		if overlay && d.Type()&fs.ModeCharDevice != 0 {
+			var st unix.Stat_t
+			if unix.Lstat(p, &st) == nil && st.Rdev == 0 {
+				*deleted = append(*deleted, filepath.ToSlash(rel))
+				return nil
+			}
+		}
+		return addEntry(inner, p, filepath.ToSlash(rel), d)
+	})
 }
 
 // overlayUpperDir returns the upper directory when rootfs is an overlay
@@ -650,18 +686,8 @@ func applyDeletions(rootfs string, r io.Reader) error {
 	if err := jsonutil.Decode(data, &paths); err != nil {
 		return fmt.Errorf("%s: %w", archiveDeleted, err)
 	}
-	root, err := os.OpenRoot(rootfs)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, p := range paths {
-		if !filepath.IsLocal(p) {
-			return fmt.Errorf("%s: path %q leaves the rootfs", archiveDeleted, p)
-		}
-		if err := root.RemoveAll(p); err != nil {
-			return fmt.Errorf("%s: remove %s: %w", archiveDeleted, p, err)
-		}
+	if err := ApplyDeletions(rootfs, paths); err != nil {
+		return fmt.Errorf("%s: %w", archiveDeleted, err)
 	}
 	return nil
 }
