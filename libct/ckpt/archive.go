@@ -4,11 +4,9 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -264,8 +262,8 @@ func addTree(tw *tar.Writer, dir, prefix string) error {
 	return addTreeSkipping(tw, dir, prefix, "")
 }
 
-// addTreeSkipping is addTree without the subdirectory skip (relative to
-// dir; "" skips nothing).
+// addTreeSkipping is addTree leaving out the subdirectory skip (relative
+// to dir; "" leaves out nothing).
 func addTreeSkipping(tw *tar.Writer, dir, prefix, skip string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -324,7 +322,6 @@ func addEntry(tw *tar.Writer, p, name string, d fs.DirEntry) error {
 // turned into deleted.files; for any other rootfs, all of it, since there
 // is no base to compare with.
 func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string, since TreeIndex) error {
-	src, overlay := overlayUpperDir(rootfs)
 	f, err := os.CreateTemp(tmpDir, ".rootfs-diff-")
 	if err != nil {
 		return err
@@ -334,12 +331,12 @@ func addRootfsDiff(tw *tar.Writer, rootfs, tmpDir string, since TreeIndex) error
 	inner := tar.NewWriter(f)
 	var deleted []string
 	if since != nil {
-		now, err := WriteTreeChanges(inner, rootfs, "", since)
-		if err != nil {
-			return err
+		var now TreeIndex
+		if now, err = WriteTreeChanges(inner, rootfs, "", since); err == nil {
+			deleted = now.DeletedSince(since)
 		}
-		deleted = now.DeletedSince(since)
 	} else {
+		src, overlay := overlayUpperDir(rootfs)
 		err = addRootfsEntries(inner, src, overlay, &deleted)
 	}
 	if err != nil {
@@ -506,16 +503,15 @@ func Import(file string, t ImportTarget) error {
 			sawImages = true
 			rel := strings.TrimPrefix(name, archiveImagesDir+"/")
 			var r io.Reader = tr
-			var h hash.Hash
+			var sum func() string
 			if t.Sums != nil && hdr.Typeflag == tar.TypeReg {
-				h, _ = newDigest(ManifestDigest)
-				r = io.TeeReader(tr, h)
+				r, sum = digestTee(tr)
 			}
 			if err := extractEntry(images, rel, hdr, r); err != nil {
 				return fmt.Errorf("import %s: %s: %w", file, hdr.Name, err)
 			}
-			if h != nil {
-				t.Sums[path.Clean(rel)] = hex.EncodeToString(h.Sum(nil))
+			if sum != nil {
+				t.Sums[path.Clean(rel)] = sum()
 			}
 		case t.Rootfs == "":
 			// images only (inspect-checkpoint): skip the rest

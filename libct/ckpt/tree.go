@@ -81,9 +81,8 @@ func (idx TreeIndex) Digest() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// DeletedSince lists the paths of base that idx no longer holds, parents
-// before their children's absence matters: a removed directory is listed
-// once, not with every file it held.
+// DeletedSince lists the paths of base that idx no longer holds, sorted.
+// A removed directory is listed alone, not with every entry it held.
 func (idx TreeIndex) DeletedSince(base TreeIndex) []string {
 	var out []string
 	for p := range base {
@@ -145,7 +144,8 @@ func WriteTreeChanges(tw *tar.Writer, dir, prefix string, base TreeIndex) (TreeI
 }
 
 // ApplyDeletions removes the listed paths (relative, slash-separated)
-// under dir; paths already gone are fine. Nothing outside dir is touched.
+// under the rootfs dir; paths already gone are fine. Nothing outside dir
+// is touched.
 func ApplyDeletions(dir string, paths []string) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -154,13 +154,21 @@ func ApplyDeletions(dir string, paths []string) error {
 	defer root.Close()
 	for _, p := range paths {
 		if !filepath.IsLocal(p) {
-			return fmt.Errorf("deleted path %q leaves %s", p, dir)
+			return fmt.Errorf("path %q leaves the rootfs", p)
 		}
-		if err := root.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// RemoveAll is fine with a path already gone.
+		if err := root.RemoveAll(p); err != nil {
 			return fmt.Errorf("remove %s: %w", p, err)
 		}
 	}
 	return nil
+}
+
+// digestTee returns r, copied into a ManifestDigest hash as it is read,
+// and the function giving the hex digest once r is read to its end.
+func digestTee(r io.Reader) (io.Reader, func() string) {
+	h, _ := newDigest(ManifestDigest)
+	return io.TeeReader(r, h), func() string { return hex.EncodeToString(h.Sum(nil)) }
 }
 
 // ExtractTar extracts a tar stream into dir with the import's rules
@@ -183,18 +191,16 @@ func ExtractTar(dir string, r io.Reader, sums map[string]string, prefix string) 
 			return err
 		}
 		var src io.Reader = tr
-		var finish func()
+		var sum func() string
 		if sums != nil && hdr.Typeflag == tar.TypeReg {
-			h, _ := newDigest(ManifestDigest)
-			src = io.TeeReader(tr, h)
-			name := strings.TrimSuffix(strings.TrimPrefix(hdr.Name, "./"), "/")
-			finish = func() { sums[filepath.ToSlash(filepath.Join(prefix, name))] = hex.EncodeToString(h.Sum(nil)) }
+			src, sum = digestTee(tr)
 		}
 		if err := extractEntry(root, hdr.Name, hdr, src); err != nil {
 			return fmt.Errorf("%s: %w", hdr.Name, err)
 		}
-		if finish != nil {
-			finish()
+		if sum != nil {
+			name := strings.TrimSuffix(strings.TrimPrefix(hdr.Name, "./"), "/")
+			sums[filepath.ToSlash(filepath.Join(prefix, name))] = sum()
 		}
 	}
 }

@@ -10,16 +10,6 @@ import (
 	"time"
 )
 
-func writeTreeFile(t *testing.T, p, data string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func tarNames(t *testing.T, data []byte) []string {
 	t.Helper()
 	var names []string
@@ -38,9 +28,9 @@ func tarNames(t *testing.T, data []byte) []string {
 // and the deletions; applied to a copy, the copy then matches.
 func TestWriteTreeChangesSinceIndex(t *testing.T) {
 	src := t.TempDir()
-	writeTreeFile(t, filepath.Join(src, "etc/keep"), "same")
-	writeTreeFile(t, filepath.Join(src, "etc/edit"), "before")
-	writeTreeFile(t, filepath.Join(src, "gone/file"), "x")
+	writeFile(t, filepath.Join(src, "etc/keep"), "same")
+	writeFile(t, filepath.Join(src, "etc/edit"), "before")
+	writeFile(t, filepath.Join(src, "gone/file"), "x")
 	if err := os.Symlink("etc/keep", filepath.Join(src, "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +51,12 @@ func TestWriteTreeChangesSinceIndex(t *testing.T) {
 	}
 
 	// Change one file (with a time surely apart), add one, remove a tree.
-	writeTreeFile(t, filepath.Join(src, "etc/edit"), "after!")
+	writeFile(t, filepath.Join(src, "etc/edit"), "after!")
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(filepath.Join(src, "etc/edit"), later, later); err != nil {
 		t.Fatal(err)
 	}
-	writeTreeFile(t, filepath.Join(src, "new"), "n")
+	writeFile(t, filepath.Join(src, "new"), "n")
 	if err := os.RemoveAll(filepath.Join(src, "gone")); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +103,7 @@ func TestWriteTreeChangesSinceIndex(t *testing.T) {
 func TestTreeIndexDigest(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	for _, d := range []string{a, b} {
-		writeTreeFile(t, filepath.Join(d, "f"), "x")
+		writeFile(t, filepath.Join(d, "f"), "x")
 		ts := time.Unix(1700000000, 0)
 		if err := os.Chtimes(filepath.Join(d, "f"), ts, ts); err != nil {
 			t.Fatal(err)
@@ -124,7 +114,7 @@ func TestTreeIndexDigest(t *testing.T) {
 	if ia.Digest() != ib.Digest() {
 		t.Fatal("two equal trees have different digests")
 	}
-	writeTreeFile(t, filepath.Join(b, "f"), "y2")
+	writeFile(t, filepath.Join(b, "f"), "y2")
 	ib, _ = IndexTree(b)
 	if ia.Digest() == ib.Digest() {
 		t.Fatal("a changed size left the digest unchanged")
@@ -135,22 +125,22 @@ func TestTreeIndexDigest(t *testing.T) {
 // and lists what went; SkipPreCopy leaves the rounds out.
 func TestExportSinceIndexSkippingRounds(t *testing.T) {
 	img, m := sampleImage(t)
-	writeTreeFile(t, filepath.Join(img, PreCopyDir, "1", "pages-1.img"), "round one")
+	writeFile(t, filepath.Join(img, PreCopyDir, "1", "pages-1.img"), "round one")
 	rootfs := t.TempDir()
-	writeTreeFile(t, filepath.Join(rootfs, "old"), "unchanged")
-	writeTreeFile(t, filepath.Join(rootfs, "removed"), "x")
+	writeFile(t, filepath.Join(rootfs, "old"), "unchanged")
+	writeFile(t, filepath.Join(rootfs, "removed"), "x")
 	since, err := IndexTree(rootfs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeTreeFile(t, filepath.Join(rootfs, "added"), "new")
+	writeFile(t, filepath.Join(rootfs, "added"), "new")
 	os.Remove(filepath.Join(rootfs, "removed"))
 	archive := filepath.Join(t.TempDir(), "ck.tar")
 	if err := Export(img, rootfs, time.Now(), m, ExportOptions{Path: archive, Compression: CompressNone, RootfsSince: since, SkipPreCopy: true}); err != nil {
 		t.Fatal(err)
 	}
 	newImg, newRootfs := t.TempDir(), t.TempDir()
-	writeTreeFile(t, filepath.Join(newRootfs, "removed"), "x")
+	writeFile(t, filepath.Join(newRootfs, "removed"), "x")
 	if err := Import(archive, ImportTarget{ImageDir: newImg, Rootfs: newRootfs}); err != nil {
 		t.Fatal(err)
 	}
