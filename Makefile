@@ -13,7 +13,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 BUILDMODE ?= pie
 GOFLAGS_BUILD := -trimpath -buildmode=$(BUILDMODE) -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
-.PHONY: all rt rt-inspect install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-k8s test-reliability \
+.PHONY: all rt rt-inspect install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-k8s test-migrate test-reliability \
 	fuzz fuzz-short bench bench-downtime runc-suite clean
 
 all: rt rt-inspect
@@ -58,6 +58,10 @@ test-cr-engines: rt rt-inspect
 # the runc binary, in the lane (make test runs it too).
 test-k8s: rt rt-inspect
 	RT_TEST_STAGES=k8s tests/run-all.sh
+
+# rt migrate between two lane VMs (one boot of the pair)
+test-migrate: rt rt-inspect
+	RT_TEST_STAGES=migrate tests/run-all.sh
 
 # The C/R fault tests alone, with the issue's 20 runs per kill test
 # (make test's cr stage runs them with RT_REL_RUNS=5 to fit CI's budget).

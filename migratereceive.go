@@ -1,36 +1,34 @@
 package main
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/urfave/cli"
+
+	"github.com/rt-runtime/rt/libct"
 )
 
 // migrateReceiveCommand is rt migrate's other end, started on the
-// destination through ssh: it is not meant to be run by hand.
+// destination through ssh and speaking its protocol on stdin and stdout:
+// it is not meant to be run by hand.
 var migrateReceiveCommand = cli.Command{
 	Name:   "migrate-receive",
-	Usage:  "restore a container sent by rt migrate on stdin (internal)",
+	Usage:  "receive a container sent by rt migrate (internal)",
 	Hidden: true,
 	Flags: []cli.Flag{
-		cli.StringFlag{Name: "id"},
-		cli.StringFlag{Name: "bundle"},
-		cli.BoolFlag{Name: "check", Usage: "only say whether the container can be restored here"},
+		cli.BoolFlag{Name: "abort", Usage: "remove what an interrupted migration into --id left here"},
+		cli.StringFlag{Name: "id", Usage: "with --abort: the container's ID here"},
 	},
 	Action: func(c *cli.Context) error {
 		o, err := options(c)
 		if err != nil {
 			return err
 		}
-		if c.Bool("check") {
-			return o.MigrateCheck(c.String("id"), c.String("bundle"))
+		if c.Bool("abort") {
+			return o.MigrateAbort(c.String("id"))
 		}
-		pid, err := o.MigrateReceive(c.String("id"), c.String("bundle"), os.Stdin)
+		conn, err := libct.ReceiveWire()
 		if err != nil {
 			return err
 		}
-		fmt.Printf("running %d\n", pid)
-		return nil
+		return o.MigrateReceive(conn)
 	},
 }

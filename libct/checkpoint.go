@@ -25,6 +25,16 @@ type CheckpointRequest struct {
 	// Check: run the preflight first, and refuse when it says the
 	// checkpoint cannot work with these options (--check).
 	Check bool
+	// AfterRound, when set, is called after pre-copy round n was written
+	// into dir (and digested), while the container runs: rt migrate sends
+	// the round on. An error fails the checkpoint.
+	AfterRound func(n int, dir string) error
+	// FreezeForFinal freezes the container just before the final dump, so
+	// that with --leave-running it stays frozen after it (rt migrate
+	// thaws or deletes it). A failed checkpoint thaws it. Frozen, when
+	// set, is called once it is frozen.
+	FreezeForFinal bool
+	Frozen         func()
 }
 
 // Checkpoint dumps container req.ID with CRIU into the image path.
@@ -129,7 +139,8 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	} else {
 		logrus.Warnf("checkpoint %s: the manifest will not hold the bundle's spec: %v", id, err)
 	}
-	d := &dump{c: c, stateDir: o.StateDir(id), before: st, run: run, manifest: m, preCopy: cr.PreCopy(), rounds: cr.PreCopyRounds()}
+	d := &dump{c: c, stateDir: o.StateDir(id), before: st, run: run, manifest: m, preCopy: cr.PreCopy(), rounds: cr.PreCopyRounds(),
+		afterRound: req.AfterRound, freeze: req.FreezeForFinal, frozen: req.Frozen}
 	if err := d.write(); err != nil {
 		return err
 	}
@@ -198,6 +209,10 @@ type dump struct {
 	manifest *ckpt.Manifest
 	preCopy  bool // run pre-copy rounds before the final dump
 	rounds   int  // at most this many
+	// See CheckpointRequest.
+	afterRound func(n int, dir string) error
+	freeze     bool
+	frozen     func()
 }
 
 // write runs CRIU into a staging directory next to the image path and
@@ -238,6 +253,17 @@ func (d *dump) write() error {
 	opts.ImagesDirectory = stage.Dir()
 	if opts.WorkDirectory == "" {
 		d.run.log = filepath.Join(stage.Dir(), ckpt.DumpLog)
+	}
+	if d.freeze && d.before == libcontainer.Running {
+		// Under the checkpoint's lock, not through Runtime.Pause. d.before
+		// stays Running: a failure from here on thaws it.
+		if err := d.c.Pause(); err != nil {
+			restoreRunState(d.c, d.before)
+			return failed(fmt.Errorf("checkpoint %s: freeze: %w", d.c.ID(), err), "")
+		}
+		if d.frozen != nil {
+			d.frozen()
+		}
 	}
 	if err := d.criu(); err != nil {
 		return failed(err, ckpt.DumpLog)

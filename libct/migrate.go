@@ -1,7 +1,7 @@
 package libct
 
 import (
-	"bytes"
+	"archive/tar"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,11 +13,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/rt-runtime/rt/libct/ckpt"
+	"github.com/rt-runtime/rt/libct/migwire"
 )
 
 // Destination is the host a container migrates to, reached with OpenSSH:
@@ -90,10 +93,14 @@ func (d Destination) String() string {
 	return s
 }
 
-// sshCommand is ssh running argv on d. ssh joins its arguments into one
-// remote shell line, so each is quoted.
-func (d Destination) sshCommand(argv ...string) *exec.Cmd {
-	args := []string{"-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6"}
+// command is ssh (or rsh, which replaces "ssh" and may add arguments of
+// its own) running argv on d. ssh joins its arguments into one remote
+// shell line, so each is quoted.
+func (d Destination) command(rsh []string, argv ...string) *exec.Cmd {
+	if len(rsh) == 0 {
+		rsh = []string{"ssh"}
+	}
+	args := append(rsh[1:len(rsh):len(rsh)], "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6")
 	if d.Port != 0 {
 		args = append(args, "-p", strconv.Itoa(d.Port))
 	}
@@ -106,7 +113,7 @@ func (d Destination) sshCommand(argv ...string) *exec.Cmd {
 		quoted[i] = shellQuote(a)
 	}
 	args = append(args, "--", target, strings.Join(quoted, " "))
-	return exec.Command("ssh", args...)
+	return exec.Command(rsh[0], args...)
 }
 
 func shellQuote(s string) string {
@@ -127,29 +134,50 @@ type MigrateRequest struct {
 	DestRoot   string
 	DestRt     string // rt's path there; empty: this binary's path
 	Stats      io.Writer
+	// Rsh replaces "ssh" (with its arguments before the destination),
+	// as rsync's --rsh does.
+	Rsh []string
+	// CopyBundle: send the bundle (config.json and the rootfs, while the
+	// container runs) to a destination path that does not exist yet;
+	// with RootfsBase (a directory both hosts hold, equal), the rootfs as
+	// its changes to it.
+	CopyBundle bool
+	RootfsBase string
 }
 
 // MigrateStats is what --print-stats prints: the phases, in milliseconds.
 type MigrateStats struct {
-	Destination string `json:"destination"`
-	ID          string `json:"id"`
-	DestID      string `json:"destinationId"`
-	PreflightMs int64  `json:"preflightMs"`
-	DumpMs      int64  `json:"dumpMs"`
-	TransferMs  int64  `json:"transferMs"` // sending the archive and restoring there
-	ArchiveSize int64  `json:"archiveBytes"`
-	FrozenMs    int64  `json:"frozenMs"` // from the freeze until the destination runs it
-	TotalMs     int64  `json:"totalMs"`
-	DestPid     int    `json:"destinationPid"`
+	Destination string           `json:"destination"`
+	ID          string           `json:"id"`
+	DestID      string           `json:"destinationId"`
+	PreflightMs int64            `json:"preflightMs"`
+	BundleBytes int64            `json:"bundleBytes,omitempty"`
+	BundleMs    int64            `json:"bundleMs,omitempty"`
+	PreCopy     []MigrateRoundSt `json:"preCopyRounds,omitempty"`
+	DumpMs      int64            `json:"dumpMs"`     // from the freeze until the final archive is written
+	TransferMs  int64            `json:"transferMs"` // sending the final archive and restoring there
+	ArchiveSize int64            `json:"archiveBytes"`
+	FrozenMs    int64            `json:"frozenMs"` // from the freeze until the destination runs it
+	TotalMs     int64            `json:"totalMs"`
+	DestPid     int              `json:"destinationPid"`
 }
 
-// Migrate moves container req.ID to req.Dest: it asks the destination
-// whether it can take the container (before anything is frozen), freezes
-// the container, checkpoints it leaving it frozen, streams the checkpoint
-// and the rootfs changes over ssh to `rt migrate-receive` there, which
-// restores it. Only when the destination reports the container running is
-// it deleted here; any failure before that thaws it and leaves it running
-// here as it was (the destination removes what it made).
+// MigrateRoundSt is one pre-copy round as sent.
+type MigrateRoundSt struct {
+	N      int   `json:"n"`
+	Bytes  int64 `json:"bytes"`
+	SendMs int64 `json:"sendMs"`
+}
+
+// Migrate moves container req.ID to req.Dest over one ssh session to `rt
+// migrate-receive` there (see the protocol in migratereceive.go): the
+// destination says whether it can take the container before anything is
+// frozen; pre-copy rounds go while the container runs (when the kernel
+// tracks dirty memory); then the container is frozen, dumped, and the
+// final archive sent and restored there. Only when the destination has
+// the container (restored, and thawed on our commit) is it deleted here;
+// any failure before that thaws it here and the destination removes what
+// it made.
 func (o *Runtime) Migrate(req MigrateRequest) error {
 	start := time.Now()
 	st := MigrateStats{Destination: req.Dest.String(), ID: req.ID, DestID: req.DestID}
@@ -157,8 +185,8 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 	if err := ValidateID(req.ID); err != nil {
 		return fail(err)
 	}
-	if req.Options.ImagePath() != "" || req.Options.PartialDump() != "" || req.Options.PreCopy() {
-		return fail(errors.New("--image-path, --pre-dump, --parent-path, --lazy-pages, --page-server and --pre-copy are not taken by migrate"))
+	if req.Options.ImagePath() != "" || req.Options.PartialDump() != "" {
+		return fail(errors.New("--image-path, --pre-dump, --parent-path, --lazy-pages and --page-server are not taken by migrate: it chooses them itself"))
 	}
 	state, err := o.State(req.ID)
 	if err != nil {
@@ -170,9 +198,23 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 	if st.DestID == "" {
 		st.DestID = req.ID
 	}
+	hello := migrateHello{ID: st.DestID, CopyBundle: req.CopyBundle || req.RootfsBase != ""}
+	if req.RootfsBase != "" {
+		// The digest is taken here, before anything is frozen; the
+		// destination compares its own copy's.
+		if hello.BaseDir, err = filepath.Abs(req.RootfsBase); err != nil {
+			return fail(err)
+		}
+		base, err := ckpt.IndexTree(hello.BaseDir)
+		if err != nil {
+			return fail(fmt.Errorf("--rootfs-base: %w", err))
+		}
+		hello.BaseDigest = base.Digest()
+	}
 	if req.DestBundle == "" {
 		req.DestBundle = state.Bundle
 	}
+	hello.Bundle = req.DestBundle
 	if req.DestRoot == "" {
 		req.DestRoot = o.Root
 	}
@@ -181,79 +223,178 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 			return fail(err)
 		}
 	}
-	remote := func(args ...string) *exec.Cmd {
-		argv := append([]string{req.DestRt, "--root", req.DestRoot}, args...)
-		return req.Dest.sshCommand(argv...)
+	opts := req.Options.Clone()
+	if _, set := opts.Get(ckpt.Lookup("pre-copy")); !set {
+		// Pre-copy by default where the kernel can track dirty pages.
+		if err := softDirtyProbe(); err != nil {
+			logrus.Infof("migrate %s: no pre-copy (%v): the whole memory is copied while it is frozen", req.ID, err)
+		} else {
+			opts.SetPreCopy(true)
+		}
+	}
+	remoteArgs := func(args ...string) []string {
+		argv := []string{req.DestRt, "--root", req.DestRoot}
+		if logrus.IsLevelEnabled(logrus.DebugLevel) {
+			argv = append(argv, "--debug")
+		}
+		return append(argv, args...)
+	}
+
+	s, err := startSession(req.Dest.command(req.Rsh, remoteArgs("migrate-receive")...))
+	if err != nil {
+		return fail(err)
+	}
+	frozen := false
+	// abandon ends the session after a failure: it waits for the
+	// destination to clean up, thaws the container here if it was frozen,
+	// and says what happened.
+	abandon := func(cause error) error {
+		if !s.end() {
+			// The destination's rt may have been killed before it could
+			// clean up: ask another one to.
+			if out, err := req.Dest.command(req.Rsh, remoteArgs("migrate-receive", "--abort", "--id", st.DestID)...).CombinedOutput(); err != nil {
+				logrus.Warnf("migrate %s: cleaning up on the destination: %v: %s", req.ID, err, strings.TrimSpace(string(out)))
+			}
+		}
+		cause = s.explain(cause)
+		if !frozen {
+			return fail(fmt.Errorf("%w (the container runs on here)", cause))
+		}
+		if err := o.Resume(req.ID); err != nil {
+			return fail(fmt.Errorf("%w; and thawing the container here failed too: %v", cause, err))
+		}
+		return fail(fmt.Errorf("%w (the container was thawed and runs on here)", cause))
 	}
 
 	// 1. Can the destination take it? Nothing is frozen yet.
 	t := time.Now()
 	logrus.Debugf("migrate %s: asking %s whether it can restore it as %s", req.ID, req.Dest, st.DestID)
-	if out, err := runRemote(remote("migrate-receive", "--check", "--id", st.DestID, "--bundle", req.DestBundle), nil); err != nil {
-		return fail(fmt.Errorf("the destination cannot take it (nothing was frozen): %w%s", err, out))
+	helloData, _ := json.Marshal(hello)
+	if err := s.conn.Send(migwire.Message{Op: opHello, Data: helloData}); err != nil {
+		return abandon(fmt.Errorf("the destination cannot take it (nothing was frozen): %w", err))
+	}
+	if _, err := s.conn.Expect(opReady); err != nil {
+		return abandon(fmt.Errorf("the destination cannot take it (nothing was frozen): %w", err))
 	}
 	st.PreflightMs = time.Since(t).Milliseconds()
 
-	// 2. Freeze, and dump leaving the processes frozen here.
+	// 2. The bundle, while the container runs: the final dump carries
+	// only what changed in the rootfs since.
+	var rootfsSent ckpt.TreeIndex
+	if hello.CopyBundle {
+		t := time.Now()
+		logrus.Debugf("migrate %s: sending the bundle to %s", req.ID, req.DestBundle)
+		var err error
+		if rootfsSent, st.BundleBytes, err = sendBundle(s.conn, state, hello.BaseDir); err != nil {
+			return abandon(fmt.Errorf("sending the bundle: %w", err))
+		}
+		st.BundleMs = time.Since(t).Milliseconds()
+	}
+
+	// 3. Pre-copy rounds, streamed while the container runs; then the
+	// freeze and the final dump, leaving it frozen here.
 	work, err := os.MkdirTemp("", "rt-migrate-")
 	if err != nil {
-		return fail(err)
+		return abandon(err)
 	}
 	defer os.RemoveAll(work)
-	frozen := time.Now()
-	if err := o.Pause(req.ID); err != nil {
-		return fail(fmt.Errorf("freeze: %w", err))
-	}
-	thaw := func(cause error) error {
-		if err := o.Resume(req.ID); err != nil {
-			return fail(fmt.Errorf("%w; and thawing the container here failed too: %v", cause, err))
-		}
-		return fail(fmt.Errorf("%w (the container runs on here)", cause))
-	}
-	opts := req.Options.Clone()
 	opts.SetImagePath(filepath.Join(work, "images"))
 	opts.SetWorkPath(filepath.Join(work, "work"))
 	if err := opts.Set(ckpt.Lookup("leave-running"), true); err != nil {
-		return thaw(err)
+		return abandon(err)
 	}
-	archive := filepath.Join(work, "checkpoint.tar.zst")
-	t = time.Now()
-	logrus.Debugf("migrate %s: checkpoint into %s", req.ID, work)
-	if err := o.Checkpoint(CheckpointRequest{ID: req.ID, Options: opts,
-		Export: &ckpt.ExportOptions{Path: archive, Compression: "zstd"}}); err != nil {
-		return thaw(err)
+	archive := filepath.Join(work, "checkpoint.tar")
+	var frozenAt time.Time
+	sendRound := func(n int, dir string) error {
+		t := time.Now()
+		logrus.Debugf("migrate %s: sending pre-copy round %d", req.ID, n)
+		if err := s.conn.Send(migwire.Message{Op: opRound, N: n}); err != nil {
+			return err
+		}
+		var size int64
+		err := s.conn.SendStream(func(w io.Writer) error {
+			cw := &countingWriter{w: w}
+			tw := tar.NewWriter(cw)
+			if _, err := ckpt.WriteTreeChanges(tw, dir, "", nil); err != nil {
+				return err
+			}
+			err := tw.Close()
+			size = cw.n
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sending it: %w", err)
+		}
+		if _, err := s.conn.Expect(opOK); err != nil {
+			return fmt.Errorf("the destination: %w", err)
+		}
+		st.PreCopy = append(st.PreCopy, MigrateRoundSt{N: n, Bytes: size, SendMs: time.Since(t).Milliseconds()})
+		return nil
 	}
-	st.DumpMs = time.Since(t).Milliseconds()
+	err = o.Checkpoint(CheckpointRequest{ID: req.ID, Options: opts,
+		// Uncompressed: ssh moves it at once, and zstd on a busy
+		// 2-CPU host lengthened the freeze more than it saved.
+		Export:         &ckpt.ExportOptions{Path: archive, Compression: ckpt.CompressNone, SkipPreCopy: true, RootfsSince: rootfsSent},
+		AfterRound:     sendRound,
+		FreezeForFinal: true,
+		Frozen:         func() { frozen, frozenAt = true, time.Now() },
+	})
+	if err != nil {
+		if frozen {
+			// Checkpoint thawed it when the dump failed; a failed export
+			// leaves it frozen. Resume tells which.
+			if s, e := o.State(req.ID); e == nil && s.Status == "running" {
+				frozen = false
+			}
+		}
+		return abandon(err)
+	}
+	st.DumpMs = time.Since(frozenAt).Milliseconds()
 	if fi, err := os.Stat(archive); err == nil {
 		st.ArchiveSize = fi.Size()
 	}
-	// The images are in the archive; the copy of them goes now.
 	_ = os.RemoveAll(filepath.Join(work, "images"))
 
-	// 3. Send it; the destination restores it and answers "running PID".
+	// 4. Send it; the destination restores it, frozen, and answers.
 	t = time.Now()
-	logrus.Debugf("migrate %s: sending %d bytes to %s", req.ID, st.ArchiveSize, req.Dest)
-	f, err := os.Open(archive)
-	if err != nil {
-		return thaw(err)
+	logrus.Debugf("migrate %s: sending the final dump (%d bytes)", req.ID, st.ArchiveSize)
+	if err := s.conn.Send(migwire.Message{Op: opFinal}); err != nil {
+		return abandon(fmt.Errorf("sending the final dump: %w", err))
 	}
-	out, err := runRemote(remote("migrate-receive", "--id", st.DestID, "--bundle", req.DestBundle), f)
-	f.Close()
-	if err != nil {
-		return thaw(fmt.Errorf("the destination did not restore it: %w%s", err, out))
+	if err := s.conn.SendStream(func(w io.Writer) error {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(w, f)
+		return err
+	}); err != nil {
+		return abandon(fmt.Errorf("sending the final dump: %w", err))
 	}
-	// The destination's rt exited 0: the container runs there, so from
-	// here on it must not be thawed here (two copies would run).
-	var pid int
-	if _, err := fmt.Sscanf(strings.TrimSpace(out), "running %d", &pid); err != nil {
-		logrus.Warnf("migrate %s: the destination restored it but answered %q", req.ID, strings.TrimSpace(out))
+	m, err := s.conn.Expect(opRestored)
+	if err != nil {
+		return abandon(fmt.Errorf("the destination did not restore it: %w", err))
 	}
 	st.TransferMs = time.Since(t).Milliseconds()
-	st.FrozenMs = time.Since(frozen).Milliseconds()
-	st.DestPid = pid
+	st.DestPid = m.Pid
 
-	// 4. It runs there: remove it here.
-	logrus.Debugf("migrate %s: running on %s as %s (pid %d); deleting it here", req.ID, req.Dest, st.DestID, pid)
+	// 5. Commit: the destination thaws its copy. From the moment commit
+	// is sent, this side must not thaw: unless "committed" comes back,
+	// it cannot know which side has the container.
+	logrus.Debugf("migrate %s: restored on %s as pid %d; committing", req.ID, req.Dest, m.Pid)
+	if err := s.conn.Send(migwire.Message{Op: opCommit}); err == nil {
+		_, err = s.conn.Expect(opCommitted)
+	}
+	if err != nil {
+		s.end()
+		return fail(fmt.Errorf("%w: the commit was sent but not confirmed, so the container may run on %s as %s or not: it is left frozen here; if it runs there, rt delete -f %s here, else rt resume %s here", s.explain(err), req.Dest, st.DestID, req.ID, req.ID))
+	}
+	st.FrozenMs = time.Since(frozenAt).Milliseconds()
+	s.end()
+
+	// 6. It runs there: remove it here.
+	logrus.Debugf("migrate %s: running on %s as %s (pid %d); deleting it here", req.ID, req.Dest, st.DestID, m.Pid)
 	if err := o.Delete(req.ID, true); err != nil {
 		return fail(fmt.Errorf("it runs on the destination, but deleting it here failed (it is frozen here; delete it with rt delete -f %s): %w", req.ID, err))
 	}
@@ -266,79 +407,202 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 	return nil
 }
 
-// runRemote runs cmd with stdin; it returns stdout, or on failure an error
-// and ": " + what the remote side wrote to stderr (its last lines).
-func runRemote(cmd *exec.Cmd, stdin io.Reader) (string, error) {
-	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg != "" {
-			msg = ": " + msg
-		}
-		return msg, err
+// sendBundle sends the container's config.json (its root as "rootfs")
+// and its rootfs (all of it, or its changes to base), then the paths of
+// base it no longer has. It returns the index of the rootfs as sent.
+func sendBundle(conn *migwire.Conn, state *ContainerState, base string) (ckpt.TreeIndex, int64, error) {
+	spec, err := LoadSpec(state.Bundle)
+	if err != nil {
+		return nil, 0, err
 	}
-	return stdout.String(), nil
-}
-
-// MigrateCheck is the destination's side of the preflight: id must be
-// free, the bundle present, and CRIU working here.
-func (o *Runtime) MigrateCheck(id, bundle string) error {
-	if err := o.checkMigrateTarget(id, bundle); err != nil {
-		return err
+	if spec.Root == nil {
+		return nil, 0, fmt.Errorf("bundle %s: config.json has no root", state.Bundle)
 	}
-	if r := Check(o.CriuPath, ""); !r.OK() {
-		return fmt.Errorf("CRIU cannot restore on this host: %s (%s)", r.Problem, r.Fix)
+	spec.Root.Path = "rootfs"
+	config, err := json.MarshalIndent(spec, "", "\t")
+	if err != nil {
+		return nil, 0, err
 	}
-	return nil
-}
-
-// checkMigrateTarget: id is free and the bundle is here.
-func (o *Runtime) checkMigrateTarget(id, bundle string) error {
-	if err := ValidateID(id); err != nil {
-		return err
-	}
-	if _, err := os.Stat(o.StateDir(id)); err == nil {
-		return fmt.Errorf("container %s exists on this host (%s): choose another --dest-id", id, o.StateDir(id))
-	}
-	for _, p := range []string{filepath.Join(bundle, "config.json"), filepath.Join(bundle, "rootfs")} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("the bundle is missing here: %w (copy the bundle, or name it with --dest-bundle)", err)
+	var baseIdx ckpt.TreeIndex
+	if base != "" {
+		if baseIdx, err = ckpt.IndexTree(base); err != nil {
+			return nil, 0, err
 		}
 	}
-	return nil
+	if err := conn.Send(migwire.Message{Op: opBundle}); err != nil {
+		return nil, 0, err
+	}
+	var sent ckpt.TreeIndex
+	var size int64
+	err = conn.SendStream(func(w io.Writer) error {
+		cw := &countingWriter{w: w}
+		tw := tar.NewWriter(cw)
+		if err := tw.WriteHeader(&tar.Header{Name: "config.json", Mode: 0o644, Size: int64(len(config)), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(config); err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: "rootfs/", Mode: 0o755, ModTime: time.Now(), Typeflag: tar.TypeDir}); err != nil {
+			return err
+		}
+		var err error
+		if sent, err = ckpt.WriteTreeChanges(tw, state.Rootfs, "rootfs", baseIdx); err != nil {
+			return err
+		}
+		err = tw.Close()
+		size = cw.n
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	deleted, _ := json.Marshal(sent.DeletedSince(baseIdx))
+	if err := conn.Send(migwire.Message{Op: opDeleted, Data: deleted}); err != nil {
+		return nil, 0, err
+	}
+	if _, err := conn.Expect(opOK); err != nil {
+		return nil, 0, err
+	}
+	return sent, size, nil
 }
 
-// MigrateReceive is the destination's side: it takes the archive from r
-// and restores it as container id from bundle, detached. It returns the
-// pid of the container's init; on failure, nothing of the container is
-// left (Restore's promise). CRIU was checked by the preflight: running
-// criu check again here would add seconds to the source's frozen time.
-func (o *Runtime) MigrateReceive(id, bundle string, r io.Reader) (int, error) {
-	if err := o.checkMigrateTarget(id, bundle); err != nil {
-		return -1, err
-	}
-	f, err := os.CreateTemp("", "rt-migrate-in-*.tar.zst")
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// session is the ssh process running rt migrate-receive and the wire to it.
+type session struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	conn   *migwire.Conn
+	stderr *tailBuffer
+	done   chan error
+	ended  bool
+	exit   error
+}
+
+func startSession(cmd *exec.Cmd) (*session, error) {
+	s := &session{cmd: cmd, stderr: &tailBuffer{max: 8 << 10}, done: make(chan error, 1)}
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	defer os.Remove(f.Name())
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return -1, fmt.Errorf("receiving the checkpoint: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return -1, fmt.Errorf("receiving the checkpoint: %w", err)
-	}
-	if _, err := o.Restore(RestoreRequest{
-		Start:  StartRequest{ID: id, Bundle: bundle, Detach: true, Action: ActRestore},
-		Import: f.Name(),
-	}); err != nil {
-		return -1, err
-	}
-	st, err := o.State(id)
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return -1, fmt.Errorf("restored, but its state cannot be read: %w", err)
+		return nil, err
 	}
-	return st.InitProcessPid, nil
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd.Path, err)
+	}
+	s.stdin = stdin
+	s.conn = migwire.New(stdout, stdin)
+	go func() { s.done <- cmd.Wait() }()
+	return s, nil
+}
+
+// end closes the wire and waits for ssh to exit (the destination has
+// cleaned up by then). It reports whether the destination's rt ended by
+// itself; false when ssh had to be killed or died of a signal.
+func (s *session) end() bool {
+	if s.ended {
+		return s.exit == nil || exitCode(s.exit) == 1
+	}
+	s.ended = true
+	_ = s.stdin.Close()
+	select {
+	case s.exit = <-s.done:
+	case <-time.After(commitWait + 30*time.Second):
+		_ = s.cmd.Process.Kill()
+		s.exit = <-s.done
+		return false
+	}
+	// rt exits 1 on an error it reported; ssh exits 255 when the
+	// connection failed.
+	return s.exit == nil || exitCode(s.exit) == 1
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// explain adds to cause what the destination said on stderr, unless cause
+// already holds it.
+func (s *session) explain(cause error) error {
+	var re *migwire.RemoteError
+	if errors.As(cause, &re) {
+		return fmt.Errorf("%w (on the destination)", cause)
+	}
+	if isConnErr(cause) {
+		cause = fmt.Errorf("%w: the connection to the destination ended", cause)
+	}
+	msg := s.stderr.lastLines(5)
+	if msg == "" {
+		if s.exit != nil {
+			return fmt.Errorf("%w (ssh: %v)", cause, s.exit)
+		}
+		return cause
+	}
+	return fmt.Errorf("%w; the destination said: %s", cause, msg)
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(p), "\n") {
+		if line != "" {
+			logrus.Debugf("destination: %s", strings.TrimRight(line, "\n"))
+		}
+	}
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+// lastLines is the last n lines written, each log record ("time=...
+// level=error msg=...") reduced to its message.
+func (t *tailBuffer) lastLines(n int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := strings.Split(strings.TrimSpace(string(t.buf)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		if m := logMsgRE.FindStringSubmatch(l); m != nil {
+			if msg, err := strconv.Unquote(m[1]); err == nil {
+				lines[i] = msg
+			}
+		}
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+var logMsgRE = regexp.MustCompile(`^time=\S+ level=\w+ msg=("(?:[^"\\]|\\.)*")`)
+
+// isConnErr: writing to or reading from ssh failed because it is gone.
+func isConnErr(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -73,6 +73,11 @@ func (d *dump) preCopyRounds(stage string) (sums map[string]string, stats map[st
 		for f, st := range m.FileStats {
 			stats[path.Join(rel, f)] = st
 		}
+		if d.afterRound != nil {
+			if err := d.afterRound(n, dir); err != nil {
+				return nil, nil, "", &roundError{n, err}
+			}
+		}
 		logrus.Debugf("checkpoint %s: pre-copy round %d: %d of %d pages written in %d ms, frozen %d us", d.c.ID(), n, r.PagesWritten, r.PagesScanned, r.DurationMs, r.FrozenTimeUs)
 	}
 	d.manifest.PreCopy = rounds

@@ -23,6 +23,11 @@ type RestoreRequest struct {
 	Options ckpt.Options // the command line's; recorded ones and defaults are added here
 	Import  string       // an archive made by checkpoint --export (--import)
 	Stats   io.Writer    // CRIU's statistics as JSON, when set (--print-stats)
+	// ImportKnown: the image path already holds the pre-copy rounds of
+	// the imported checkpoint (rt migrate streamed them while the
+	// container ran; the archive leaves them out), with these digests
+	// taken as they arrived. The caller owns the image path.
+	ImportKnown map[string]string
 }
 
 // Restore creates container req.Start.ID from its bundle and restores its
@@ -71,7 +76,7 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 		}
 	}()
 	if req.Import != "" {
-		cleanupImport, err = o.importImage(id, &cr, req.Import, bundle, spec)
+		cleanupImport, err = o.importImage(id, &cr, req.Import, bundle, spec, req.ImportKnown)
 		if err != nil {
 			return -1, fmt.Errorf("restore %s: %w", id, err)
 		}
@@ -220,14 +225,18 @@ func (o *Runtime) checkRestore(id string, cr ckpt.Options, spec *specs.Spec, bun
 // image path (or a temporary directory, removed by cleanup) and runs the
 // restore's checks before the target rootfs is changed. cr is completed as
 // checkRestore completes it, and points at the extracted images.
-func (o *Runtime) importImage(id string, cr *ckpt.Options, file, bundle string, spec *specs.Spec) (cleanup func(), err error) {
+func (o *Runtime) importImage(id string, cr *ckpt.Options, file, bundle string, spec *specs.Spec, known map[string]string) (cleanup func(), err error) {
 	if spec.Root == nil {
 		return nil, fmt.Errorf("bundle %s: config.json has no root", bundle)
 	}
 	// undo removes what the import extracted when it fails, so that a
 	// retry into the same --image-path is not refused.
 	var undo func()
-	if cr.ImagePath() == "" {
+	if known != nil {
+		if cr.ImagePath() == "" {
+			return nil, errors.New("--import: pre-copy rounds received without an image path")
+		}
+	} else if cr.ImagePath() == "" {
 		dir, err := os.MkdirTemp("", "rt-import-")
 		if err != nil {
 			return nil, err
@@ -272,6 +281,9 @@ func (o *Runtime) importImage(id string, cr *ckpt.Options, file, bundle string, 
 	}
 	dir, _ := cr.ImageDir()
 	sums := map[string]string{}
+	for f, s := range known {
+		sums[f] = s
+	}
 	err = ckpt.Import(file, ckpt.ImportTarget{
 		ImageDir: dir,
 		Rootfs:   rootfs,

@@ -9,14 +9,16 @@
 #   5. the Kubernetes/CRI stage (tests/k8s): containerd 2.x's CRI with rt as
 #      its runc binary, crictl, checkpoint/restore through CRI; one more
 #      boot of the VM lane
-#   6. a short run of every Go fuzz target (make fuzz runs them long)
+#   6. rt migrate between two hosts (tests/migrate): one boot of a pair of
+#      lane VMs joined by a network
+#   7. a short run of every Go fuzz target (make fuzz runs them long)
 # Each stage prints "<stage>: N passed, N failed, N skipped"; the last line
 # is the total. A skipped test is never counted as passed. Exit status is
 # non-zero if anything failed.
 # Select stages with RT_TEST_STAGES="unit bats cr" (default: all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-STAGES=${RT_TEST_STAGES:-lint unit bats cr k8s fuzz}
+STAGES=${RT_TEST_STAGES:-lint unit bats cr k8s migrate fuzz}
 TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
 LOGDIR=${RT_TEST_LOGDIR:-$(mktemp -d /tmp/rt-test-logs.XXXXXX)}
 mkdir -p "$LOGDIR"
@@ -66,6 +68,11 @@ for stage in $STAGES; do
 		RT_CR_TIMEOUT=${RT_K8S_LANE_TIMEOUT:-1800} tests/k8s/run.sh 2>&1 | tee "$LOGDIR/k8s.log"
 		read -r p f s < <(counts_from "$LOGDIR/k8s.log")
 		tally k8s "$p" "$f" "$s"
+		;;
+	migrate)
+		RT_CR_TIMEOUT=${RT_MIGRATE_LANE_TIMEOUT:-1800} tests/migrate/run.sh 2>&1 | tee "$LOGDIR/migrate.log"
+		read -r p f s < <(counts_from "$LOGDIR/migrate.log")
+		tally migrate "$p" "$f" "$s"
 		;;
 	fuzz)
 		tests/fuzz.sh -t "${RT_FUZZTIME:-10s}" 2>&1 | tee "$LOGDIR/fuzz.log"

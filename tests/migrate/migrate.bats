@@ -19,6 +19,7 @@ setup() {
 
 teardown() {
 	local id
+	ssh peer "mountpoint -q $T/small && umount $T/small" 2>/dev/null || true
 	for id in $(ssh peer "$RT_BIN --root $ROOT list -q" 2>/dev/null); do
 		ssh peer "$RT_BIN --root $ROOT delete -f $id" >/dev/null 2>&1 || true
 	done
@@ -53,6 +54,42 @@ peer_resumed() {
 
 peer_status() {
 	ssh peer "$RT_BIN --root $ROOT state $1" 2>/dev/null | jq -r .status
+}
+
+# memhog_bundle DIR MIB WS_MIB RATE: a bundle running crhelper memhog
+# (tests/cr/crhelper/memhog.go).
+memhog_bundle() {
+	local dir=$1
+	shift
+	make_bundle "$dir" "exec /bin/crhelper memhog $*"
+	cp "$CRHELPER" "$dir/rootfs/bin/crhelper"
+}
+
+# peer_clean: nothing of a migration is left on the peer: no container,
+# nothing under its root, no receive directory. The peer's rt may still
+# be cleaning up when the source gives up (the cut connection reaches it
+# later): wait for it.
+peer_clean() {
+	local i left
+	for ((i = SECONDS + WAIT; SECONDS < i; )); do
+		left=$(ssh peer "ls -A $ROOT 2>/dev/null; ls -d /tmp/rt-migrate-in-* $T/small/rt-migrate-in-* 2>/dev/null; true")
+		[ -z "$left" ] && return 0
+		sleep 0.5
+	done
+	fail "the peer holds: $left"
+}
+
+# peer_rt_wrapper NAME LINES: an executable $T/NAME on the peer running
+# "LINES" and then the real rt with its arguments: --dest-rt.
+peer_rt_wrapper() {
+	printf '#!/bin/sh\n%s\nexec %s "$@"\n' "$2" "$RT_BIN" | ssh peer "cat >$T/$1 && chmod +x $T/$1" ||
+		fail "cannot write $T/$1 on the peer"
+}
+
+# runs_here ID: the container still runs here and counts on.
+runs_here() {
+	[ "$(status_of "$1")" = running ] || fail "$1 is '$(status_of "$1")' here"
+	counter_runs "$2"
 }
 
 @test "migrate: a counter moves to the other host and resumes there; nothing is left here" {
@@ -110,8 +147,149 @@ peer_status() {
 	echo "# $output"
 	[[ $output == *"did not restore"* ]] || fail "the error does not say the destination failed: $output"
 	[[ $output == *"runs on here"* ]] || fail "the error does not say the container runs on: $output"
-	[ "$(status_of "$id")" = running ] || fail "$id is $(status_of "$id") here"
+	runs_here "$id" "$T/b/rootfs/tmp/cnt"
+	peer_clean
+}
+
+@test "migrate: pre-copy rounds go while it rewrites its memory; on the destination every page is right" {
+	local id=mp-$SFX rounds i
+	memhog_bundle "$T/b" 64 4 8
+	start "$id" "$T/b"
 	counter_runs "$T/b/rootfs/tmp/cnt"
-	[ -z "$(ssh peer "$RT_BIN --root $ROOT list -q")" ] || fail "the peer's root is not empty"
-	[ -z "$(ssh peer "ls -A $ROOT 2>/dev/null")" ] || fail "the peer's root holds: $(ssh peer "ls -A $ROOT")"
+	copy_bundle "$T/b"
+	run rt migrate --print-stats "$id" "ssh://$PEER"
+	[ "$status" -eq 0 ] || fail "rt migrate: $output"
+	echo "# $(echo "$output" | jq -c .)"
+	rounds=$(echo "$output" | jq '.preCopyRounds | length')
+	((rounds > 1)) || fail "$rounds pre-copy round(s)"
+	# the first round carries the whole memory (64 MiB), the final
+	# archive far less
+	echo "$output" | jq -e '.preCopyRounds[0].bytes > 60*1048576 and .archiveBytes < .preCopyRounds[0].bytes / 2' >/dev/null ||
+		fail "the rounds did not carry the memory: $output"
+	! in_list "$id" || fail "$id is still here"
+	[ "$(peer_status "$id")" = running ] || fail "$id is not running on the peer"
+	ssh peer "rm -f $T/b/rootfs/tmp/verify; $RT_BIN --root $ROOT kill $id USR1" || fail "cannot signal $id on the peer"
+	for ((i = SECONDS + WAIT; SECONDS < i; )); do
+		ssh peer "test -s $T/b/rootfs/tmp/verify" && break
+		sleep 0.5
+	done
+	run ssh peer "cat $T/b/rootfs/tmp/verify"
+	echo "# verify: $output"
+	[[ $output == "ok "* ]] || fail "the migrated process found its memory wrong: '$output'"
+}
+
+# cut_during OP N PHASE WHAT: migrate a memhog over a connection cut
+# after the Nth message OP (crhelper wirecut); the error names PHASE and
+# says WHAT of the container here; it runs on here, and the peer is clean.
+cut_during() {
+	local id=mc-$SFX
+	memhog_bundle "$T/b" 64 4 8
+	start "$id" "$T/b"
+	copy_bundle "$T/b"
+	run rt migrate --rsh "$CRHELPER wirecut $1 $2 ssh" "$id" "ssh://$PEER"
+	echo "# $output"
+	[ "$status" -ne 0 ] || fail "rt migrate over a cut connection succeeded"
+	[[ $output == *"$3"* ]] || fail "the error does not name the phase ($3): $output"
+	[[ $output == *"$4"* ]] || fail "the error does not say '$4': $output"
+	runs_here "$id" "$T/b/rootfs/tmp/cnt"
+	peer_clean
+}
+
+@test "migrate: the connection cut during a pre-copy round leaves it running here and nothing there" {
+	cut_during round 1 "pre-copy round 1" "runs on here"
+}
+
+@test "migrate: the connection cut during the final transfer thaws it here; nothing is left there" {
+	cut_during final 1 "final dump" "thawed and runs on here"
+}
+
+@test "migrate: the destination's rt killed during the restore: it runs on here, and the destination is cleaned" {
+	local id=mk-$SFX real
+	make_bundle "$T/b" "$COUNTER"
+	start "$id" "$T/b"
+	copy_bundle "$T/b"
+	# CRIU on the peer, started for the restore (the final archive is
+	# there), kills the rt that started it, then goes on as the real one
+	# would (its client is gone).
+	real=$(ssh peer "command -v criu")
+	printf '#!/bin/sh\nif [ "$1" = swrk ] && ls /tmp/rt-migrate-in-*/final.tar >/dev/null 2>&1; then kill -9 $PPID; fi\nexec %s "$@"\n' "$real" |
+		ssh peer "cat >$T/criu-kill && chmod +x $T/criu-kill" || fail "cannot write the criu wrapper"
+	peer_rt_wrapper rt-kill "set -- --criu $T/criu-kill \"\$@\""
+	run rt migrate --dest-rt "$T/rt-kill" "$id" "ssh://$PEER"
+	echo "# $output"
+	[ "$status" -ne 0 ] || fail "rt migrate with the destination's rt killed succeeded"
+	[[ $output == *"thawed and runs on here"* ]] || fail "the error does not say it was thawed: $output"
+	runs_here "$id" "$T/b/rootfs/tmp/cnt"
+	peer_clean
+}
+
+@test "migrate: the destination's disk full during pre-copy: it runs on here; the error names the disk" {
+	local id=md-$SFX
+	memhog_bundle "$T/b" 64 4 8
+	start "$id" "$T/b"
+	copy_bundle "$T/b"
+	ssh peer "mkdir -p $T/small && mount -t tmpfs -o size=8m tmpfs $T/small" || fail "cannot mount a small tmpfs on the peer"
+	peer_rt_wrapper rt-small "export TMPDIR=$T/small"
+	run rt migrate --dest-rt "$T/rt-small" "$id" "ssh://$PEER"
+	echo "# $output"
+	[ "$status" -ne 0 ] || fail "rt migrate into a full disk succeeded"
+	[[ $output == *"no space left on device"* ]] || fail "the error does not say the disk is full: $output"
+	[[ $output == *"runs on here"* ]] || fail "the error does not say it runs on: $output"
+	runs_here "$id" "$T/b/rootfs/tmp/cnt"
+	peer_clean
+	ssh peer "umount $T/small"
+}
+
+@test "migrate --copy-bundle --rootfs-base: the bundle is made there from the base and the changes; it resumes there" {
+	local id=mb-$SFX base=$T/base tok
+	# the base rootfs, the same on both hosts; the bundle's rootfs a copy
+	# of it with changes, one made while it runs
+	mkdir -p "$base"
+	cp -a "$RT_CR_ROOTFS/." "$base/"
+	echo gone >"$base/etc/gone"
+	copy_bundle "$base"
+	make_bundle "$T/b" "echo added >/tmp/added; $COUNTER"
+	rm -rf "$T/b/rootfs"
+	cp -a "$base" "$T/b/rootfs"
+	echo before >"$T/b/rootfs/etc/before"
+	rm "$T/b/rootfs/etc/gone"
+	start "$id" "$T/b"
+	counter_runs "$T/b/rootfs/tmp/cnt"
+	ssh peer "test ! -e $T/b" || fail "the bundle already exists on the peer"
+	run rt migrate --copy-bundle --rootfs-base "$base" --print-stats "$id" "ssh://$PEER"
+	[ "$status" -eq 0 ] || fail "rt migrate --copy-bundle: $output"
+	echo "# $(echo "$output" | jq -c .)"
+	# the changes travelled, not the base (the base is over 1 MiB)
+	echo "$output" | jq -e '.bundleBytes > 0 and .bundleBytes < 512*1024' >/dev/null ||
+		fail "the bundle was not sent as changes: $output"
+	[ "$(peer_status "$id")" = running ] || fail "$id is not running on the peer"
+	tok=$TOK
+	peer_resumed "$T/b/rootfs/tmp/cnt" "$tok" "$N"
+	[ "$(ssh peer "cat $T/b/rootfs/etc/before $T/b/rootfs/tmp/added")" = "before
+added" ] || fail "the rootfs changes are not on the peer"
+	ssh peer "test -e $base/etc/gone && test ! -e $T/b/rootfs/etc/gone" || fail "a file deleted here is on the peer"
+	ssh peer "jq -r .root.path $T/b/config.json" | grep -qx rootfs || fail "config.json on the peer"
+	! in_list "$id" || fail "$id is still here"
+}
+
+@test "migrate --copy-bundle: a bundle already there, or a base that differs, is refused before anything is frozen" {
+	local id=mr-$SFX base=$T/base
+	mkdir -p "$base"
+	cp -a "$RT_CR_ROOTFS/." "$base/"
+	copy_bundle "$base"
+	make_bundle "$T/b" "$COUNTER"
+	start "$id" "$T/b"
+	ssh peer "mkdir -p $T/b" || fail
+	run rt migrate --copy-bundle "$id" "ssh://$PEER"
+	echo "# $output"
+	[ "$status" -ne 0 ] || fail "rt migrate --copy-bundle onto an existing bundle succeeded"
+	[[ $output == *"bundle $T/b exists on this host"* && $output == *"nothing was frozen"* ]] || fail "wrong error: $output"
+	ssh peer "rmdir $T/b && echo changed >>$base/etc/motd" || fail
+	run rt migrate --copy-bundle --rootfs-base "$base" "$id" "ssh://$PEER"
+	echo "# $output"
+	[ "$status" -ne 0 ] || fail "rt migrate onto a different base succeeded"
+	[[ $output == *"base rootfs $base here is not the same"* && $output == *"nothing was frozen"* ]] || fail "wrong error: $output"
+	runs_here "$id" "$T/b/rootfs/tmp/cnt"
+	ssh peer "test ! -e $T/b" || fail "a bundle was left on the peer"
+	peer_clean
 }

@@ -44,6 +44,10 @@ Host peer $RT_PAIR_PEER rt-vm-b
 	ConnectTimeout 60
 	ServerAliveInterval 5
 	ServerAliveCountMax 6
+	# One handshake (seconds under TCG) for the many ssh calls of a suite.
+	ControlMaster auto
+	ControlPath /tmp/ssh-peer-%C
+	ControlPersist 600
 EOF
 for ((i = SECONDS + 300; SECONDS < i; )); do
 	[ -e "$RT_PAIR_DIR/b.ready" ] && ssh -o BatchMode=yes peer true 2>/dev/null && break

@@ -25,6 +25,12 @@
 //	    Exec CMD with a unix stream socket connected to SOCKET as fd 3.
 //	crhelper stream-listen SOCKET
 //	    Accept unix stream connections on SOCKET and hold them.
+//	crhelper wirecut OP N CMD [ARGS...]
+//	    Run CMD (rt migrate's ssh) with this process's stdin passed on to
+//	    it frame by frame (rt's migration protocol, libct/migwire); at the
+//	    Nth message OP, pass on that message and part of the data after
+//	    it, then kill CMD and exit 255: a connection cut at a known point
+//	    (see wirecut.go).
 //	crhelper ask PORT
 //	    Ask memhog's server on 127.0.0.1:PORT (retrying until it listens);
 //	    print its answer.
@@ -127,6 +133,8 @@ func main() {
 		doUnixPair(a[1:])
 	case len(a) >= 3 && a[0] == "stream-connect":
 		doStreamConnect(a[1], a[2:])
+	case len(a) >= 4 && a[0] == "wirecut":
+		doWirecut(a[1], a[2], a[3:])
 	case len(a) == 2 && a[0] == "stream-listen":
 		doStreamListen(a[1])
 	default:

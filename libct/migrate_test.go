@@ -1,0 +1,357 @@
+package libct
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rt-runtime/rt/libct/ckpt"
+	"github.com/rt-runtime/rt/libct/migwire"
+)
+
+func TestParseDestination(t *testing.T) {
+	good := map[string]Destination{
+		"ssh://host":                 {Host: "host"},
+		"ssh://root@10.0.0.2":        {User: "root", Host: "10.0.0.2"},
+		"ssh://u@h.example.org:2222": {User: "u", Host: "h.example.org", Port: 2222},
+		"ssh://[fd00::2]:22":         {Host: "fd00::2", Port: 22},
+		"ssh://host/":                {Host: "host"},
+	}
+	for in, want := range good {
+		d, err := ParseDestination(in)
+		if err != nil || d != want {
+			t.Errorf("ParseDestination(%q) = %+v, %v; want %+v", in, d, err, want)
+			continue
+		}
+		if back, err := ParseDestination(d.String()); err != nil || back != d {
+			t.Errorf("%q: String() %q does not parse back: %+v, %v", in, d.String(), back, err)
+		}
+	}
+	bad := map[string]string{
+		"host":                 "not an ssh:// URL",
+		"http://host":          "not an ssh:// URL",
+		"ssh://u:pw@host":      "passwords",
+		"ssh://host/tmp":       "path",
+		"ssh://host:0":         "invalid port",
+		"ssh://host:99999":     "invalid port",
+		"ssh://-oProxyCommand": "invalid host",
+		"ssh://-x@host":        "invalid user",
+		"ssh://":               "invalid host",
+	}
+	for in, want := range bad {
+		_, err := ParseDestination(in)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "ssh://[user@]host[:port]") {
+			t.Errorf("ParseDestination(%q) = %v; want an error about %q with the syntax", in, err, want)
+		}
+	}
+}
+
+// The remote command line survives the remote shell: every argument
+// comes out as it went in.
+func TestShellQuoteRoundTrip(t *testing.T) {
+	args := []string{"plain", "", "with space", "it's", `"dq"`, "$HOME", "a;rm -rf /", "*", "new\nline", "--root=/run/rt"}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellQuote(a)
+	}
+	out, err := exec.Command("sh", "-c", `printf '%s\0' `+strings.Join(quoted, " ")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if len(got) != len(args) {
+		t.Fatalf("%d arguments came out of %d: %q", len(got), len(args), got)
+	}
+	for i := range args {
+		if got[i] != args[i] {
+			t.Errorf("argument %d: %q came out as %q", i, args[i], got[i])
+		}
+	}
+}
+
+func TestDestinationCommand(t *testing.T) {
+	d := Destination{User: "u", Host: "h", Port: 2222}
+	cmd := d.command(nil, "/usr/bin/rt", "--root", "/run/my rt", "migrate-receive")
+	got := strings.Join(cmd.Args, " ")
+	for _, want := range []string{"ssh -o BatchMode=yes", "-p 2222 -- u@h", "/usr/bin/rt --root '/run/my rt' migrate-receive"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	cmd = d.command([]string{"wrapper", "cut", "ssh"}, "rt")
+	if cmd.Args[0] != "wrapper" || cmd.Args[1] != "cut" || cmd.Args[2] != "ssh" || cmd.Args[len(cmd.Args)-1] != "rt" {
+		t.Errorf("--rsh: %q", cmd.Args)
+	}
+}
+
+// receiveOver runs MigrateReceive on the far end of a pipe pair and
+// returns the source's end and the receive's result.
+func receiveOver(t *testing.T, o *Runtime) (*migwire.Conn, func() error) {
+	t.Helper()
+	toRecv, fromSrc := io.Pipe()
+	toSrc, fromRecv := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := o.MigrateReceive(migwire.New(toRecv, fromRecv))
+		fromRecv.Close()
+		toRecv.Close()
+		done <- err
+	}()
+	return migwire.New(toSrc, fromSrc), func() error {
+		fromSrc.Close()
+		// What the receive still sends (its error) is read, or it
+		// would block on the pipe.
+		go io.Copy(io.Discard, toSrc)
+		return <-done
+	}
+}
+
+func TestMigrateReceiveRefusesBeforeAnything(t *testing.T) {
+	o := &Runtime{Root: t.TempDir()}
+	src, wait := receiveOver(t, o)
+	hello, _ := json.Marshal(migrateHello{ID: "c1", Bundle: filepath.Join(t.TempDir(), "nothing")})
+	if err := src.Send(migwire.Message{Op: opHello, Data: hello}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := src.Expect(opReady)
+	var re *migwire.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Msg, "bundle is missing") {
+		t.Fatalf("hello with no bundle here: %v", err)
+	}
+	if err := wait(); err == nil {
+		t.Fatal("MigrateReceive returned no error")
+	}
+	if left, _ := os.ReadDir(o.Root); len(left) > 0 {
+		t.Fatalf("the root holds %v", left)
+	}
+
+	// Not the protocol at all: an error, nothing made.
+	src, wait = receiveOver(t, o)
+	_ = src.Send(migwire.Message{Op: opFinal})
+	if _, err := src.Recv(); !errors.As(err, &re) || !strings.Contains(re.Msg, `"hello"`) {
+		t.Fatalf("a stream without hello: the answer: %v", err)
+	}
+	if err := wait(); err == nil || !strings.Contains(err.Error(), `"hello"`) {
+		t.Fatalf("a stream without hello: %v", err)
+	}
+}
+
+// What an interrupted receive left (its rt killed) is removed by the
+// source's abort, or by the next receive of that ID; a receive still
+// running is left alone.
+func TestMigrateAbortRemovesLeftovers(t *testing.T) {
+	o := &Runtime{Root: t.TempDir()}
+	if err := o.MigrateAbort("c1"); err != nil {
+		t.Fatalf("nothing to abort: %v", err)
+	}
+	r, err := o.startReceive("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rec.Dir = t.TempDir()
+	writeFile(t, filepath.Join(r.rec.Dir, "images", "pages-1.img"), "x")
+	if err := r.save(); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.MigrateAbort("c1"); err == nil || !strings.Contains(err.Error(), "being received") {
+		t.Fatalf("abort during a live receive: %v", err)
+	}
+	if _, err := os.Stat(r.rec.Dir); err != nil {
+		t.Fatal("a live receive's directory was removed")
+	}
+	// The receive dies: its lock goes with its descriptor.
+	r.lock.Close()
+	if err := o.MigrateAbort("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(r.rec.Dir); !os.IsNotExist(err) {
+		t.Fatalf("the interrupted receive's directory is still there: %v", err)
+	}
+	if left, _ := os.ReadDir(o.Root); len(left) > 0 {
+		t.Fatalf("the root holds %v", left)
+	}
+	if err := o.MigrateAbort("../x"); err == nil {
+		t.Fatal("an invalid ID was taken")
+	}
+}
+
+// Pre-copy rounds arrive as tar streams, one after the other, and a
+// source that goes away before the final dump leaves nothing here.
+func TestMigrateReceiveRoundsThenSourceGone(t *testing.T) {
+	defer func(f func(string) error) { migrateCriuCheck = f }(migrateCriuCheck)
+	migrateCriuCheck = func(string) error { return nil }
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	o := &Runtime{Root: filepath.Join(tmp, "root")}
+	bundle := filepath.Join(tmp, "bundle")
+	writeFile(t, filepath.Join(bundle, "config.json"), "{}")
+	writeFile(t, filepath.Join(bundle, "rootfs", "bin", "sh"), "x")
+
+	src, wait := receiveOver(t, o)
+	hello, _ := json.Marshal(migrateHello{ID: "c1", Bundle: bundle})
+	if err := src.Send(migwire.Message{Op: opHello, Data: hello}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Expect(opReady); err != nil {
+		t.Fatal(err)
+	}
+	var dir string
+	for n := 1; n <= 2; n++ {
+		round := filepath.Join(tmp, "src", fmt.Sprint(n))
+		writeFile(t, filepath.Join(round, "pages-1.img"), strings.Repeat("p", 5000*n))
+		if n > 1 {
+			if err := os.Symlink("../1", filepath.Join(round, "parent")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := src.Send(migwire.Message{Op: opRound, N: n}); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.SendStream(func(w io.Writer) error {
+			tw := tar.NewWriter(w)
+			if _, err := ckpt.WriteTreeChanges(tw, round, "", nil); err != nil {
+				return err
+			}
+			return tw.Close()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := src.Expect(opOK); err != nil || m.N != n {
+			t.Fatalf("round %d: %+v, %v", n, m, err)
+		}
+		if dir == "" {
+			matches, _ := filepath.Glob(filepath.Join(tmp, "rt-migrate-in-*"))
+			if len(matches) != 1 {
+				t.Fatalf("receive directories: %v", matches)
+			}
+			dir = matches[0]
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "images", ckpt.RoundDir(n), "pages-1.img"))
+		if err != nil || len(got) != 5000*n {
+			t.Fatalf("round %d as received: %d bytes, %v", n, len(got), err)
+		}
+	}
+	if l, err := os.Readlink(filepath.Join(dir, "images", ckpt.RoundDir(2), "parent")); err != nil || l != "../1" {
+		t.Fatalf("round 2's parent link: %q, %v", l, err)
+	}
+	// The source goes away.
+	err := wait()
+	if err == nil || !strings.Contains(err.Error(), "before the final dump") {
+		t.Fatalf("receive after the source went away: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the received rounds are still there: %v", err)
+	}
+	if left, _ := os.ReadDir(o.Root); len(left) > 0 {
+		t.Fatalf("the root holds %v", left)
+	}
+}
+
+func TestTailBufferMessages(t *testing.T) {
+	tb := &tailBuffer{max: 200}
+	_, _ = tb.Write([]byte("noise\n" + `time="2026-12-06T20:55:56Z" level=error msg="receiving pre-copy round 1: write \"x\": no space left on device"` + "\n"))
+	if got, want := tb.lastLines(1), `receiving pre-copy round 1: write "x": no space left on device`; got != want {
+		t.Errorf("lastLines(1) = %q, want %q", got, want)
+	}
+	_, _ = tb.Write([]byte(strings.Repeat("y", 300)))
+	if got := tb.lastLines(5); len(got) > 200 {
+		t.Errorf("kept %d bytes, more than 200", len(got))
+	}
+}
+
+// --copy-bundle --rootfs-base: the bundle is made from the base and the
+// changes; a source that goes away before the end takes it away again.
+func TestMigrateReceiveBundleOnBase(t *testing.T) {
+	defer func(f func(string) error) { migrateCriuCheck = f }(migrateCriuCheck)
+	migrateCriuCheck = func(string) error { return nil }
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	o := &Runtime{Root: filepath.Join(tmp, "root")}
+	base := filepath.Join(tmp, "base")
+	writeFile(t, filepath.Join(base, "bin", "sh"), "shell")
+	writeFile(t, filepath.Join(base, "etc", "gone"), "x")
+	baseIdx, err := ckpt.IndexTree(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the source's rootfs: the base, one file changed, one added, one gone
+	rootfs := filepath.Join(tmp, "src", "rootfs")
+	if err := os.Mkdir(filepath.Dir(rootfs), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", base, rootfs).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	writeFile(t, filepath.Join(rootfs, "etc", "new"), "new")
+	os.Remove(filepath.Join(rootfs, "etc", "gone"))
+	writeFile(t, filepath.Join(tmp, "src", "config.json"), `{"ociVersion": "1.0.2", "process": {"cwd": "/", "args": ["sh"]}, "root": {"path": "/elsewhere/rootfs"}}`)
+	state := &ContainerState{Bundle: filepath.Join(tmp, "src"), Rootfs: rootfs}
+	bundle := filepath.Join(tmp, "dst", "b")
+	if err := os.MkdirAll(filepath.Dir(bundle), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	hello := migrateHello{ID: "c1", Bundle: bundle, CopyBundle: true, BaseDir: base, BaseDigest: "other"}
+	src, wait := receiveOver(t, o)
+	data, _ := json.Marshal(hello)
+	_ = src.Send(migwire.Message{Op: opHello, Data: data})
+	if _, err := src.Expect(opReady); err == nil || !strings.Contains(err.Error(), "is not the same as the source's") {
+		t.Fatalf("a base that differs: %v", err)
+	}
+	wait()
+
+	hello.BaseDigest = baseIdx.Digest()
+	src, wait = receiveOver(t, o)
+	data, _ = json.Marshal(hello)
+	_ = src.Send(migwire.Message{Op: opHello, Data: data})
+	if _, err := src.Expect(opReady); err != nil {
+		t.Fatal(err)
+	}
+	sent, size, err := sendBundle(src, state, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size <= 0 || size > 16<<10 || sent["etc/new"].Size != 3 {
+		t.Errorf("sent %d bytes, index %v", size, sent)
+	}
+	for name, want := range map[string]string{"rootfs/bin/sh": "shell", "rootfs/etc/new": "new"} {
+		if got, err := os.ReadFile(filepath.Join(bundle, name)); err != nil || string(got) != want {
+			t.Errorf("%s on the destination: %q, %v", name, got, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(bundle, "rootfs", "etc", "gone")); !os.IsNotExist(err) {
+		t.Errorf("etc/gone was not deleted: %v", err)
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil || spec.Root.Path != "rootfs" {
+		t.Errorf("config.json on the destination: %+v, %v", spec, err)
+	}
+	// The source goes away before the final dump: the bundle goes too.
+	if err := wait(); err == nil {
+		t.Fatal("no error")
+	}
+	if _, err := os.Lstat(bundle); !os.IsNotExist(err) {
+		t.Fatalf("the bundle is still there: %v", err)
+	}
+
+	// A bundle that exists is refused.
+	if err := os.Mkdir(bundle, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, wait = receiveOver(t, o)
+	_ = src.Send(migwire.Message{Op: opHello, Data: data})
+	if _, err := src.Expect(opReady); err == nil || !strings.Contains(err.Error(), "exists on this host") {
+		t.Fatalf("an existing bundle: %v", err)
+	}
+	wait()
+	if _, err := os.Stat(bundle); err != nil {
+		t.Fatalf("the existing bundle was touched: %v", err)
+	}
+}

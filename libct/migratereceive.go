@@ -1,0 +1,544 @@
+package libct
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/libct/ckpt"
+	"github.com/rt-runtime/rt/libct/migwire"
+)
+
+// The conversation of rt migrate (source) and rt migrate-receive
+// (destination) over one ssh session, in migwire frames:
+//
+//	source                          destination
+//	hello {id, bundle}        ->
+//	                          <-    ready | error   (nothing frozen yet)
+//	[bundle + stream, deleted ->                    (--copy-bundle)
+//	                          <-    ok | error]
+//	round n + stream          ->                    (pre-copy, running)
+//	                          <-    ok | error
+//	final + stream            ->                    (frozen from here)
+//	                          <-    restored {pid} | error
+//	commit                    ->
+//	                          <-    committed | error
+//
+// The destination restores the container and freezes it at once: it
+// thaws it only on "commit", which the source sends only once it knows the
+// restore worked. So one copy at most ever runs. Until "commit" arrives,
+// the end of the stream (the source died, ssh was cut) or an error makes
+// the destination remove everything it made; after "committed" the source
+// deletes its frozen copy. If "commit" was sent but "committed" never came
+// back, the source cannot know which side has the container: it leaves its
+// copy frozen and says so.
+const (
+	opHello     = "hello"
+	opReady     = "ready"
+	opBundle    = "bundle"
+	opDeleted   = "deleted"
+	opRound     = "round"
+	opOK        = "ok"
+	opFinal     = "final"
+	opRestored  = "restored"
+	opCommit    = "commit"
+	opCommitted = "committed"
+	opError     = "error"
+)
+
+// migrateHello is the first message's data.
+type migrateHello struct {
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	// CopyBundle: the source sends the bundle (config.json and the
+	// rootfs), which must not exist here; with BaseDir, the rootfs as
+	// changes to that directory, which must hold the same tree here
+	// (BaseDigest, ckpt.TreeIndex.Digest).
+	CopyBundle bool   `json:"copyBundle,omitempty"`
+	BaseDir    string `json:"baseDir,omitempty"`
+	BaseDigest string `json:"baseDigest,omitempty"`
+}
+
+// commitWait bounds the wait for "commit" once the container is restored
+// (and frozen) here: a source that went silent (a network cut ssh has not
+// noticed yet) must not keep it forever.
+var commitWait = 2 * time.Minute
+
+// migrateInDir holds one record per migration being received, named by
+// the container ID. '@' is not allowed in IDs: no container can clash.
+func (o *Runtime) migrateInDir() string { return filepath.Join(o.Root, "@migrate-in") }
+
+// receiveRecord is what a receive leaves on disk while it runs, so that
+// what an interrupted one made (its rt killed, the host rebooted) is
+// removed by the next receive of that ID or by the source's abort.
+type receiveRecord struct {
+	Pid      int    `json:"pid"`
+	Dir      string `json:"dir"`      // images and archive
+	Bundle   string `json:"bundle"`   // a bundle this receive made
+	Restored bool   `json:"restored"` // a container was restored (not committed)
+}
+
+type receive struct {
+	o      *Runtime
+	id     string
+	record string
+	lock   *os.File
+	rec    receiveRecord
+}
+
+// startReceive takes the record of id, cleaning what an interrupted
+// receive left first. It fails if another receive of id is running.
+func (o *Runtime) startReceive(id string) (*receive, error) {
+	if err := os.MkdirAll(o.migrateInDir(), 0o700); err != nil {
+		return nil, err
+	}
+	r := &receive{o: o, id: id, record: filepath.Join(o.migrateInDir(), id+".json")}
+	f, err := os.OpenFile(r.record, os.O_RDWR|os.O_CREATE, 0o600)
+	if os.IsNotExist(err) {
+		// Another receive's close removed the empty directory.
+		if err = os.MkdirAll(o.migrateInDir(), 0o700); err == nil {
+			f, err = os.OpenFile(r.record, os.O_RDWR|os.O_CREATE, 0o600)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another migration into %s is being received here", id)
+	}
+	r.lock = f
+	var old receiveRecord
+	if data, _ := io.ReadAll(f); len(data) > 0 && json.Unmarshal(data, &old) == nil {
+		logrus.Warnf("migrate-receive %s: removing what an interrupted migration (pid %d) left", id, old.Pid)
+		r.rec = old
+		if err := r.undo(); err != nil {
+			r.close()
+			return nil, err
+		}
+	}
+	r.rec = receiveRecord{Pid: os.Getpid()}
+	return r, nil
+}
+
+func (r *receive) save() error {
+	data, _ := json.Marshal(r.rec)
+	if err := r.lock.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := r.lock.WriteAt(data, 0); err != nil {
+		return err
+	}
+	return r.lock.Sync()
+}
+
+// undo removes what the receive made: a restored (uncommitted) container
+// and the received images.
+func (r *receive) undo() error {
+	var errs []error
+	if r.rec.Restored {
+		if err := r.o.Delete(r.id, true); err != nil {
+			errs = append(errs, fmt.Errorf("delete the restored %s: %w", r.id, err))
+		}
+	}
+	for _, dir := range []string{r.rec.Dir, r.rec.Bundle} {
+		if dir == "" {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		r.rec = receiveRecord{Pid: os.Getpid()}
+		_ = r.save()
+	}
+	return errors.Join(errs...)
+}
+
+// close drops the record: nothing is left to undo.
+func (r *receive) close() {
+	_ = os.Remove(r.record)
+	_ = r.lock.Close()
+	_ = os.Remove(r.o.migrateInDir()) // only when empty
+}
+
+// MigrateAbort removes what an interrupted receive of id left here. The
+// source runs it when the session ended without an answer.
+func (o *Runtime) MigrateAbort(id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(o.migrateInDir(), id+".json")); os.IsNotExist(err) {
+		return nil
+	}
+	r, err := o.startReceive(id)
+	if err != nil {
+		return err
+	}
+	r.close()
+	return nil
+}
+
+// MigrateReceive is the destination's side of rt migrate, on conn. It
+// returns when the container runs here (committed) or when the migration
+// failed, in which case nothing it made is left.
+func (o *Runtime) MigrateReceive(conn *migwire.Conn) error {
+	refuse := func(err error) error {
+		_ = conn.Send(migwire.Message{Op: opError, Error: err.Error()})
+		return err
+	}
+	m, err := conn.Expect(opHello)
+	if err != nil {
+		return refuse(fmt.Errorf("migrate-receive: %w", err))
+	}
+	var h migrateHello
+	if err := json.Unmarshal(m.Data, &h); err != nil {
+		return refuse(fmt.Errorf("migrate-receive: hello: %w", err))
+	}
+	if err := ValidateID(h.ID); err != nil {
+		return refuse(err)
+	}
+	r, err := o.startReceive(h.ID)
+	if err != nil {
+		return refuse(err)
+	}
+	err = r.run(conn, h)
+	if err != nil {
+		if uerr := r.undo(); uerr != nil {
+			err = fmt.Errorf("%w; and removing what was received failed: %v (rerun it with the same ID, or rt delete -f %s)", err, uerr, h.ID)
+			_ = r.lock.Close()
+			return refuse(err)
+		}
+		r.close()
+		return refuse(err)
+	}
+	r.close()
+	return nil
+}
+
+func (r *receive) run(conn *migwire.Conn, h migrateHello) error {
+	o, id := r.o, h.ID
+	if err := o.checkMigrateHello(h); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "rt-migrate-in-")
+	if err != nil {
+		return err
+	}
+	r.rec.Dir = dir
+	if err := r.save(); err != nil {
+		return err
+	}
+	images := filepath.Join(dir, "images")
+	if err := os.Mkdir(images, 0o700); err != nil {
+		return err
+	}
+	if err := conn.Send(migwire.Message{Op: opReady}); err != nil {
+		return err
+	}
+	known := map[string]string{}
+	for {
+		m, err := conn.Recv()
+		if err != nil {
+			return fmt.Errorf("the source went away before the final dump: %w", eofWording(err))
+		}
+		switch m.Op {
+		case opBundle:
+			if err := r.receiveBundle(conn, h); err != nil {
+				return fmt.Errorf("receiving the bundle: %w", eofWording(err))
+			}
+			if err := conn.Send(migwire.Message{Op: opOK}); err != nil {
+				return err
+			}
+		case opRound:
+			rel := ckpt.RoundDir(m.N)
+			if m.N < 1 {
+				return fmt.Errorf("pre-copy round %d: not a round number", m.N)
+			}
+			t := time.Now()
+			if err := os.MkdirAll(filepath.Join(images, rel), 0o700); err != nil {
+				return err
+			}
+			stream := conn.RecvStream()
+			err := ckpt.ExtractTar(filepath.Join(images, rel), stream, known, rel)
+			if err == nil {
+				// The tar ends before the stream does (its padding).
+				err = migwire.Drain(stream)
+			}
+			if err != nil {
+				return fmt.Errorf("receiving pre-copy round %d: %w", m.N, eofWording(err))
+			}
+			logrus.Debugf("migrate-receive %s: pre-copy round %d received in %d ms", id, m.N, time.Since(t).Milliseconds())
+			if err := conn.Send(migwire.Message{Op: opOK, N: m.N}); err != nil {
+				return err
+			}
+		case opFinal:
+			return r.final(conn, h, images, known)
+		default:
+			return fmt.Errorf("unexpected %q from the source", m.Op)
+		}
+	}
+}
+
+// checkMigrateHello is the destination's preflight for h.
+func (o *Runtime) checkMigrateHello(h migrateHello) error {
+	if !h.CopyBundle {
+		return o.MigrateCheck(h.ID, h.Bundle)
+	}
+	if err := ValidateID(h.ID); err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.StateDir(h.ID)); err == nil {
+		return fmt.Errorf("container %s exists on this host (%s): choose another --dest-id", h.ID, o.StateDir(h.ID))
+	}
+	if !filepath.IsAbs(h.Bundle) {
+		return fmt.Errorf("bundle path %q is not absolute", h.Bundle)
+	}
+	if _, err := os.Lstat(h.Bundle); err == nil {
+		return fmt.Errorf("bundle %s exists on this host: --copy-bundle makes it (remove it, or name another with --dest-bundle)", h.Bundle)
+	}
+	if fi, err := os.Stat(filepath.Dir(h.Bundle)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("bundle %s: its parent directory is missing here", h.Bundle)
+	}
+	if h.BaseDir != "" {
+		idx, err := ckpt.IndexTree(h.BaseDir)
+		if err != nil {
+			return fmt.Errorf("the base rootfs is missing here: %w", err)
+		}
+		if idx.Digest() != h.BaseDigest {
+			return fmt.Errorf("the base rootfs %s here is not the same as the source's (files, sizes, owners or times differ): make them equal, or migrate without --rootfs-base", h.BaseDir)
+		}
+	}
+	return migrateCriuCheck(o.CriuPath)
+}
+
+// receiveBundle makes the bundle from the stream (config.json and
+// rootfs/), on a copy of the base rootfs when there is one, and applies
+// the deletions that follow it.
+func (r *receive) receiveBundle(conn *migwire.Conn, h migrateHello) error {
+	if !h.CopyBundle || r.rec.Bundle != "" {
+		return errors.New("a bundle the destination did not ask for")
+	}
+	if err := os.Mkdir(h.Bundle, 0o755); err != nil {
+		return err
+	}
+	r.rec.Bundle = h.Bundle
+	if err := r.save(); err != nil {
+		return err
+	}
+	rootfs := filepath.Join(h.Bundle, "rootfs")
+	t := time.Now()
+	if h.BaseDir != "" {
+		// cp keeps owners, modes, times, links and xattrs, and shares
+		// the blocks where the file system can (--reflink=auto).
+		if out, err := exec.Command("cp", "-a", "--reflink=auto", "--", h.BaseDir+"/.", rootfs).CombinedOutput(); err != nil {
+			return fmt.Errorf("copying the base rootfs %s: %v: %s", h.BaseDir, err, strings.TrimSpace(string(out)))
+		}
+	}
+	stream := conn.RecvStream()
+	err := ckpt.ExtractTar(h.Bundle, stream, nil, "")
+	if err == nil {
+		err = migwire.Drain(stream)
+	}
+	if err != nil {
+		return err
+	}
+	m, err := conn.Expect(opDeleted)
+	if err != nil {
+		return err
+	}
+	var deleted []string
+	if err := json.Unmarshal(m.Data, &deleted); err != nil {
+		return fmt.Errorf("the list of deleted files: %w", err)
+	}
+	if err := ckpt.ApplyDeletions(rootfs, deleted); err != nil {
+		return err
+	}
+	logrus.Debugf("migrate-receive %s: bundle %s made in %d ms", h.ID, h.Bundle, time.Since(t).Milliseconds())
+	return nil
+}
+
+// final receives the final archive, restores the container from it and
+// keeps it frozen until the source commits.
+func (r *receive) final(conn *migwire.Conn, h migrateHello, images string, known map[string]string) error {
+	o, id := r.o, h.ID
+	archive := filepath.Join(r.rec.Dir, "final.tar")
+	f, err := os.Create(archive)
+	if err != nil {
+		return err
+	}
+	t := time.Now()
+	_, err = io.Copy(f, conn.RecvStream())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("receiving the final dump: %w", eofWording(err))
+	}
+	logrus.Debugf("migrate-receive %s: final dump received in %d ms", id, time.Since(t).Milliseconds())
+	var cr ckpt.Options
+	cr.SetImagePath(images)
+	cr.SetWorkPath(filepath.Join(r.rec.Dir, "work"))
+	// Recorded before the restore starts: a receive killed in the middle
+	// of it must find the container to remove.
+	r.rec.Restored = true
+	if err := r.save(); err != nil {
+		return err
+	}
+	t = time.Now()
+	if _, err := o.Restore(RestoreRequest{
+		Start:       StartRequest{ID: id, Bundle: h.Bundle, Detach: true, Action: ActRestore},
+		Options:     cr,
+		Import:      archive,
+		ImportKnown: known,
+	}); err != nil {
+		return err
+	}
+	if err := o.Pause(id); err != nil {
+		return fmt.Errorf("restored, but it could not be frozen until the source lets go of it: %w", err)
+	}
+	logrus.Debugf("migrate-receive %s: restored and frozen in %d ms", id, time.Since(t).Milliseconds())
+	st, err := o.State(id)
+	if err != nil {
+		return fmt.Errorf("restored, but its state cannot be read: %w", err)
+	}
+	// The images are in CRIU's hands no more.
+	_ = os.RemoveAll(images)
+	_ = os.Remove(archive)
+	if err := conn.Send(migwire.Message{Op: opRestored, Pid: st.InitProcessPid}); err != nil {
+		return err
+	}
+	m, err := recvWithin(conn, commitWait)
+	if err != nil {
+		return fmt.Errorf("no commit from the source: %w", eofWording(err))
+	}
+	if m.Op != opCommit {
+		return fmt.Errorf("unexpected %q from the source where commit was expected", m.Op)
+	}
+	// The point of no return here: from now on the container is ours,
+	// and an interrupted receive must not remove it.
+	uncommitted := r.rec
+	r.rec.Restored, r.rec.Bundle = false, ""
+	if err := r.save(); err != nil {
+		r.rec = uncommitted
+		return err
+	}
+	if err := o.Resume(id); err != nil {
+		r.rec = uncommitted
+		return fmt.Errorf("thawing the restored container: %w", err)
+	}
+	_ = os.RemoveAll(r.rec.Dir)
+	logrus.Debugf("migrate-receive %s: committed; running as pid %d", id, st.InitProcessPid)
+	return conn.Send(migwire.Message{Op: opCommitted, Pid: st.InitProcessPid})
+}
+
+// recvWithin is conn.Recv, failing after d.
+func recvWithin(conn *migwire.Conn, d time.Duration) (migwire.Message, error) {
+	type result struct {
+		m   migwire.Message
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		m, err := conn.Recv()
+		ch <- result{m, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-time.After(d):
+		return migwire.Message{}, fmt.Errorf("nothing in %s", d)
+	}
+}
+
+// eofWording says what an end of stream means here.
+func eofWording(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the connection ended (%w)", err)
+	}
+	return err
+}
+
+// MigrateCheck is the destination's preflight: id must be free, the
+// bundle present, and CRIU working here.
+func (o *Runtime) MigrateCheck(id, bundle string) error {
+	if err := o.checkMigrateTarget(id, bundle); err != nil {
+		return err
+	}
+	return migrateCriuCheck(o.CriuPath)
+}
+
+// migrateCriuCheck is rt check's verdict on CRIU here; tests replace it.
+var migrateCriuCheck = func(criu string) error {
+	if r := Check(criu, ""); !r.OK() {
+		return fmt.Errorf("CRIU cannot restore on this host: %s (%s)", r.Problem, r.Fix)
+	}
+	return nil
+}
+
+// checkMigrateTarget: id is free and the bundle is here.
+func (o *Runtime) checkMigrateTarget(id, bundle string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.StateDir(id)); err == nil {
+		return fmt.Errorf("container %s exists on this host (%s): choose another --dest-id", id, o.StateDir(id))
+	}
+	for _, p := range []string{filepath.Join(bundle, "config.json"), filepath.Join(bundle, "rootfs")} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("the bundle is missing here: %w (copy the bundle, or name it with --dest-bundle)", err)
+		}
+	}
+	return nil
+}
+
+// ReceiveWire moves this process's stdin and stdout (the ssh channel) to
+// close-on-exec descriptors and returns the wire on them, and points fds
+// 0-2 at /dev/null: nothing this process starts (CRIU, the restored
+// container) may hold the channel, or ssh would not end when rt does. Log
+// records that went to stderr go to a close-on-exec copy of it.
+func ReceiveWire() (*migwire.Conn, error) {
+	dup := func(fd int) (*os.File, error) {
+		nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return nil, fmt.Errorf("dup fd %d: %w", fd, err)
+		}
+		return os.NewFile(uintptr(nfd), fmt.Sprintf("wire-%d", fd)), nil
+	}
+	in, err := dup(0)
+	if err != nil {
+		return nil, err
+	}
+	out, err := dup(1)
+	if err != nil {
+		return nil, err
+	}
+	if LogToStderr() {
+		errOut, err := dup(2)
+		if err != nil {
+			return nil, err
+		}
+		logrus.SetOutput(errOut)
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer null.Close()
+	for fd := 0; fd <= 2; fd++ {
+		if err := unix.Dup3(int(null.Fd()), fd, 0); err != nil {
+			return nil, fmt.Errorf("dup3 /dev/null onto %d: %w", fd, err)
+		}
+	}
+	return migwire.New(in, out), nil
+}
