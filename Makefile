@@ -14,7 +14,7 @@ BUILDMODE ?= pie
 GOFLAGS_BUILD := -trimpath -buildmode=$(BUILDMODE) -tags "$(BUILDTAGS)" -ldflags "$(LDFLAGS)"
 
 .PHONY: all rt rt-inspect install man lint unit setup demo test test-bats test-engines test-cr test-cr-engines test-k8s test-migrate test-reliability \
-	fuzz fuzz-short bench bench-downtime runc-suite clean
+	fuzz fuzz-short bench bench-downtime bench-migrate runc-suite clean
 
 all: rt rt-inspect
 
@@ -95,6 +95,10 @@ bench: rt
 # lane boot: runc, rt, rt --pre-copy, rt --lazy. See docs/benchmarks.md.
 bench-downtime: rt
 	bench/downtime.sh
+
+# rt migrate against stop-and-copy by hand, in the two-VM lane
+bench-migrate: rt
+	bench/migrate.sh
 
 runc-suite: rt
 	tests/runc-suite/compare.sh $(CURDIR)/rt

@@ -157,7 +157,8 @@ type MigrateStats struct {
 	DumpMs      int64            `json:"dumpMs"`     // from the freeze until the final archive is written
 	TransferMs  int64            `json:"transferMs"` // sending the final archive and restoring there
 	ArchiveSize int64            `json:"archiveBytes"`
-	FrozenMs    int64            `json:"frozenMs"` // from the freeze until the destination runs it
+	FrozenAtMs  int64            `json:"frozenAtMs"` // from the start until the freeze
+	FrozenMs    int64            `json:"frozenMs"`   // from the freeze until the destination runs it
 	TotalMs     int64            `json:"totalMs"`
 	DestPid     int              `json:"destinationPid"`
 }
@@ -231,6 +232,9 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		} else {
 			opts.SetPreCopy(true)
 		}
+	}
+	if v, _ := opts.Get(ckpt.Lookup("tcp-established")); v == true {
+		logrus.Warnf("migrate %s: --tcp-established: data that reaches this host between the final dump and the commit is acknowledged here and lost (rt migrate does not yet keep CRIU's network lock until the commit; see rt-migrate(8))", req.ID)
 	}
 	remoteArgs := func(args ...string) []string {
 		argv := []string{req.DestRt, "--root", req.DestRoot}
@@ -349,6 +353,7 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		}
 		return abandon(err)
 	}
+	st.FrozenAtMs = frozenAt.Sub(start).Milliseconds()
 	st.DumpMs = time.Since(frozenAt).Milliseconds()
 	if fi, err := os.Stat(archive); err == nil {
 		st.ArchiveSize = fi.Size()

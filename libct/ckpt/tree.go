@@ -66,7 +66,9 @@ func carried(t fs.FileMode) bool {
 // Digest sums the index: two trees with equal digests hold the same
 // paths with the same types, permissions, owners, sizes and times. It is
 // how two hosts agree that they hold the same base rootfs without sending
-// it.
+// it. Times count in whole seconds, and a symlink's not at all: the tools
+// that copy or unpack a tree (tar's default format, many copiers for
+// links) keep no more, and the base is compared, not diffed.
 func (idx TreeIndex) Digest() string {
 	paths := make([]string, 0, len(idx))
 	for p := range idx {
@@ -76,7 +78,11 @@ func (idx TreeIndex) Digest() string {
 	h := sha256.New()
 	for _, p := range paths {
 		e := idx[p]
-		fmt.Fprintf(h, "%q %o %d %d %d:%d %q\n", p, uint32(e.Mode), e.Size, e.MtimeNs, e.UID, e.GID, e.Link)
+		secs := e.MtimeNs / 1e9
+		if e.Mode&fs.ModeSymlink != 0 {
+			secs = 0
+		}
+		fmt.Fprintf(h, "%q %o %d %d %d:%d %q\n", p, uint32(e.Mode), e.Size, secs, e.UID, e.GID, e.Link)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func tarNames(t *testing.T, data []byte) []string {
@@ -102,17 +104,32 @@ func TestWriteTreeChangesSinceIndex(t *testing.T) {
 
 func TestTreeIndexDigest(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	for _, d := range []string{a, b} {
+	for i, d := range []string{a, b} {
 		writeFile(t, filepath.Join(d, "f"), "x")
-		ts := time.Unix(1700000000, 0)
+		// b's copy kept the time in whole seconds (as tar does)
+		ts := time.Unix(1700000000, int64(1-i)*123456789)
 		if err := os.Chtimes(filepath.Join(d, "f"), ts, ts); err != nil {
+			t.Fatal(err)
+		}
+		// a symlink's own time is not kept by every copier
+		if err := os.Symlink("f", filepath.Join(d, "l")); err != nil {
+			t.Fatal(err)
+		}
+		lt := time.Unix(1600000000+int64(i)*1000, 0)
+		if err := unix.Lutimes(filepath.Join(d, "l"), []unix.Timeval{unix.NsecToTimeval(lt.UnixNano()), unix.NsecToTimeval(lt.UnixNano())}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ia, _ := IndexTree(a)
 	ib, _ := IndexTree(b)
 	if ia.Digest() != ib.Digest() {
-		t.Fatal("two equal trees have different digests")
+		t.Fatal("two equal trees (but for sub-second and symlink times) have different digests")
+	}
+	ts := time.Unix(1700000001, 0)
+	_ = os.Chtimes(filepath.Join(b, "f"), ts, ts)
+	ib, _ = IndexTree(b)
+	if ia.Digest() == ib.Digest() {
+		t.Fatal("a changed time left the digest unchanged")
 	}
 	writeFile(t, filepath.Join(b, "f"), "y2")
 	ib, _ = IndexTree(b)
