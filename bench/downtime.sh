@@ -71,20 +71,9 @@ ip -n dt link set lo up || die "cannot set up the netns"
 
 TSV=$OUT/downtime.tsv
 printf 'size\tmethod\tphase\tms\n' >"$TSV"
-row() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
-ms_since() { echo $(((10#${EPOCHREALTIME/./} - 10#${1/./}) / 1000)); }
 
 # bundle DIR SIZE: a bundle running memhog.
-bundle() {
-	rm -rf "$1"
-	mkdir -p "$1"
-	cp -a "$OUT/rootfs" "$1/rootfs"
-	(cd "$1" && "$RT" spec) || die "rt spec"
-	jq --arg s "exec /bin/crhelper memhog $2 16 16 $PORT" \
-		'.process.terminal = false | .root.readonly = false | .process.args = ["sh", "-c", $s]
-		| .linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/dt" else . end)' \
-		"$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
-}
+bundle() { memhog_bundle "$1" "$2" /var/run/netns/dt; }
 
 # running RUNTIME ROOT ID: wait until memhog counts (its memory is filled).
 running() {

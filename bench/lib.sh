@@ -45,3 +45,23 @@ wait_gone() {
 
 # bytes_of PATH...: apparent size in bytes of files and directories (logs excluded).
 bytes_of() { du -scb --exclude='*.log' "$@" 2>/dev/null | awk 'END {print $1 + 0}'; }
+
+# Rows of the downtime and migration benchmarks: "size method phase ms"
+# appended to $TSV.
+row() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
+# ms_since T0: milliseconds since T0 ($EPOCHREALTIME form).
+ms_since() { echo $(((10#${EPOCHREALTIME/./} - 10#${1/./}) / 1000)); }
+
+# memhog_bundle DIR SIZE NETNS: a bundle at DIR (made afresh from
+# $OUT/rootfs with $RT spec) running `crhelper memhog SIZE 16 16 $PORT`
+# in the network namespace at the path NETNS, as an engine would give.
+memhog_bundle() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	cp -a "$OUT/rootfs" "$1/rootfs"
+	(cd "$1" && "$RT" spec) || die "rt spec"
+	jq --arg s "exec /bin/crhelper memhog $2 16 16 $PORT" --arg ns "$3" \
+		'.process.terminal = false | .root.readonly = false | .process.args = ["sh", "-c", $s]
+		| .linux.namespaces |= map(if .type == "network" then .path = $ns else . end)' \
+		"$1/config.json" >"$1/c.json" && mv "$1/c.json" "$1/config.json"
+}

@@ -71,19 +71,10 @@ done
 
 TSV=$OUT/migrate.tsv
 printf 'size\tmethod\tphase\tms\n' >"$TSV"
-row() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$TSV"; }
-ms_since() { echo $(((10#${EPOCHREALTIME/./} - 10#${1/./}) / 1000)); }
 
 # bundle SIZE: the bundle $W/b running memhog, here and (copied) on the peer.
 bundle() {
-	rm -rf "$W/b"
-	mkdir -p "$W/b"
-	cp -a "$OUT/rootfs" "$W/b/rootfs"
-	(cd "$W/b" && "$RT" spec) || die "rt spec"
-	jq --arg s "exec /bin/crhelper memhog $1 16 16 $PORT" \
-		'.process.terminal = false | .root.readonly = false | .process.args = ["sh", "-c", $s]
-		| .linux.namespaces |= map(if .type == "network" then .path = "/var/run/netns/mg" else . end)' \
-		"$W/b/config.json" >"$W/b/c.json" && mv "$W/b/c.json" "$W/b/config.json"
+	memhog_bundle "$W/b" "$1" /var/run/netns/mg
 	ssh peer "rm -rf $W/b $W/img" || die "cleaning the peer"
 	tar -C "$W" -c b | ssh peer "tar -C $W -x" || die "copying the bundle"
 }
