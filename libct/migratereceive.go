@@ -402,6 +402,11 @@ func (r *receive) final(conn *migwire.Conn, h migrateHello, images string, known
 		Import:      archive,
 		ImportKnown: known,
 	}); err != nil {
+		var ce *CriuError
+		if errors.As(err, &ce) && strings.HasPrefix(ce.Report.Path, r.rec.Dir+"/") {
+			// The receive directory goes: keep CRIU's log on this host.
+			ce.Report.Path = keepLog(ce.Report.Path)
+		}
 		return err
 	}
 	if err := o.Pause(id); err != nil {
