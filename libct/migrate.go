@@ -216,6 +216,7 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		req.DestBundle = state.Bundle
 	}
 	hello.Bundle = req.DestBundle
+	hello.CPUInfo = dumpCPUInfo(o.CriuPath)
 	if req.DestRoot == "" {
 		req.DestRoot = o.Root
 	}

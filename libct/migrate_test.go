@@ -355,3 +355,54 @@ func TestMigrateReceiveBundleOnBase(t *testing.T) {
 		t.Fatalf("the existing bundle was touched: %v", err)
 	}
 }
+
+// The source's CPU image is checked with `criu cpuinfo check` before
+// anything is frozen; a mismatch is refused with CRIU's reason.
+func TestMigrateHelloChecksCPU(t *testing.T) {
+	defer func(f func(string) error) { migrateCriuCheck = f }(migrateCriuCheck)
+	migrateCriuCheck = func(string) error { return nil }
+	tmp := t.TempDir()
+	criu := filepath.Join(tmp, "criu")
+	// A CRIU that dumps a fixed image and refuses any other in its check.
+	writeFile(t, criu, `#!/bin/sh
+case "$1 $2" in
+"cpuinfo dump") echo here >"$4/cpuinfo.img" ;;
+"cpuinfo check") grep -qx here "$4/cpuinfo.img" || { echo "Error (criu/cpu.c:1): cpu: CPU has no avx512f" >&2; exit 1; } ;;
+*) exit 2 ;;
+esac
+`)
+	if err := os.Chmod(criu, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	img := dumpCPUInfo(criu)
+	if string(img) != "here\n" {
+		t.Fatalf("dumpCPUInfo = %q", img)
+	}
+	if err := checkCPUInfo(criu, img); err != nil {
+		t.Fatalf("the same CPU: %v", err)
+	}
+	err := checkCPUInfo(criu, []byte("elsewhere\n"))
+	if err == nil || !strings.Contains(err.Error(), "CPU has no avx512f") || !strings.Contains(err.Error(), "lacks features") {
+		t.Fatalf("another CPU: %v", err)
+	}
+	if err := checkCPUInfo(criu, nil); err != nil {
+		t.Fatalf("no image (the source could not make one): %v", err)
+	}
+	// A source whose CRIU cannot dump: no image, a warning, no refusal.
+	if img := dumpCPUInfo(filepath.Join(tmp, "missing-criu")); img != nil {
+		t.Fatalf("dumpCPUInfo with no CRIU = %q", img)
+	}
+
+	// Through the protocol: refused before ready.
+	o := &Runtime{Root: filepath.Join(tmp, "root"), CriuPath: criu}
+	bundle := filepath.Join(tmp, "bundle")
+	writeFile(t, filepath.Join(bundle, "config.json"), "{}")
+	writeFile(t, filepath.Join(bundle, "rootfs", "bin", "sh"), "x")
+	src, wait := receiveOver(t, o)
+	data, _ := json.Marshal(migrateHello{ID: "c1", Bundle: bundle, CPUInfo: []byte("elsewhere\n")})
+	_ = src.Send(migwire.Message{Op: opHello, Data: data})
+	if _, err := src.Expect(opReady); err == nil || !strings.Contains(err.Error(), "avx512f") {
+		t.Fatalf("hello from another CPU: %v", err)
+	}
+	wait()
+}

@@ -66,6 +66,10 @@ type migrateHello struct {
 	CopyBundle bool   `json:"copyBundle,omitempty"`
 	BaseDir    string `json:"baseDir,omitempty"`
 	BaseDigest string `json:"baseDigest,omitempty"`
+	// CPUInfo is the source's `criu cpuinfo dump` image: the destination
+	// checks with `criu cpuinfo check`, as CRIU's restore would, that its
+	// CPU has what the container may use.
+	CPUInfo []byte `json:"cpuInfo,omitempty"`
 }
 
 // commitWait bounds the wait for "commit" once the container is restored
@@ -292,6 +296,67 @@ func (r *receive) run(conn *migwire.Conn, h migrateHello) error {
 
 // checkMigrateHello is the destination's preflight for h.
 func (o *Runtime) checkMigrateHello(h migrateHello) error {
+	if err := o.checkMigrateHelloTarget(h); err != nil {
+		return err
+	}
+	return checkCPUInfo(o.CriuPath, h.CPUInfo)
+}
+
+// cpuInfoFile is the name `criu cpuinfo dump` writes.
+const cpuInfoFile = "cpuinfo.img"
+
+// dumpCPUInfo is this host's `criu cpuinfo dump` image, or nil (with a
+// warning) when CRIU cannot make it: the check is then left to the
+// restore.
+func dumpCPUInfo(criu string) []byte {
+	dir, err := os.MkdirTemp("", "rt-cpuinfo-")
+	if err != nil {
+		return nil
+	}
+	defer os.RemoveAll(dir)
+	out, err := exec.Command(criuBinary(criu), "cpuinfo", "dump", "-D", dir).CombinedOutput()
+	data, rerr := os.ReadFile(filepath.Join(dir, cpuInfoFile))
+	if err != nil || rerr != nil {
+		logrus.Warnf("migrate: criu cpuinfo dump: %v %s: the destination's CPU is not checked before the freeze", err, lastLine(string(out)))
+		return nil
+	}
+	return data
+}
+
+// checkCPUInfo runs `criu cpuinfo check` on the source's image.
+func checkCPUInfo(criu string, image []byte) error {
+	if len(image) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "rt-cpuinfo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, cpuInfoFile), image, 0o600); err != nil {
+		return err
+	}
+	if out, err := exec.Command(criuBinary(criu), "cpuinfo", "check", "-D", dir).CombinedOutput(); err != nil {
+		return fmt.Errorf("this host's CPU lacks features the source's CPU has and the container may use (criu cpuinfo check: %v: %s): choose a destination with the same CPU features", err, lastLine(string(out)))
+	}
+	return nil
+}
+
+func criuBinary(criu string) string {
+	if criu == "" {
+		return "criu"
+	}
+	return criu
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// checkMigrateHelloTarget: the ID, the bundle (or where it will be made)
+// and CRIU.
+func (o *Runtime) checkMigrateHelloTarget(h migrateHello) error {
 	if !h.CopyBundle {
 		return o.MigrateCheck(h.ID, h.Bundle)
 	}
