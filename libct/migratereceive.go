@@ -89,6 +89,9 @@ type receiveRecord struct {
 	Dir      string `json:"dir"`      // images and archive
 	Bundle   string `json:"bundle"`   // a bundle this receive made
 	Restored bool   `json:"restored"` // a container was restored (not committed)
+	// RestoredFrom is the restored container's bundle: a container of
+	// that ID made since from another bundle is not the receive's.
+	RestoredFrom string `json:"restoredFrom,omitempty"`
 }
 
 type receive struct {
@@ -126,7 +129,8 @@ func (o *Runtime) startReceive(id string) (*receive, error) {
 		logrus.Warnf("migrate-receive %s: removing what an interrupted migration (pid %d) left", id, old.Pid)
 		r.rec = old
 		if err := r.undo(); err != nil {
-			r.close()
+			// The record stays, for the next try.
+			f.Close()
 			return nil, err
 		}
 	}
@@ -149,6 +153,14 @@ func (r *receive) save() error {
 // and the received images.
 func (r *receive) undo() error {
 	var errs []error
+	if r.rec.Restored && r.rec.Pid != os.Getpid() {
+		// Left by another receive: the container of that ID may have
+		// been made since, by hand.
+		if st, err := r.o.State(r.id); err == nil && st.Bundle != r.rec.RestoredFrom {
+			logrus.Warnf("migrate-receive %s: container %s (bundle %s) is not the one an interrupted migration restored from %s: left alone", r.id, r.id, st.Bundle, r.rec.RestoredFrom)
+			r.rec.Restored = false
+		}
+	}
 	if r.rec.Restored {
 		if err := r.o.Delete(r.id, true); err != nil {
 			errs = append(errs, fmt.Errorf("delete the restored %s: %w", r.id, err))
@@ -456,7 +468,11 @@ func (r *receive) final(conn *migwire.Conn, h migrateHello, images string, known
 	cr.SetWorkPath(filepath.Join(r.rec.Dir, "work"))
 	// Recorded before the restore starts: a receive killed in the middle
 	// of it must find the container to remove.
-	r.rec.Restored = true
+	from, err := filepath.Abs(h.Bundle) // as the container's state will hold it
+	if err != nil {
+		return err
+	}
+	r.rec.Restored, r.rec.RestoredFrom = true, from
 	if err := r.save(); err != nil {
 		return err
 	}
