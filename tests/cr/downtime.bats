@@ -70,7 +70,7 @@ verified() {
 	jq -e '.files | keys | map(select(startswith("pre-copy/1/pages-"))) | length > 0' "$T/img/rt-manifest.json" >/dev/null ||
 		fail "the manifest does not cover the rounds' pages"
 	# a round alone is never taken for a checkpoint
-	cp -a "$T/b" "$T/bx"
+	copy_live_bundle "$T/b" "$T/bx"
 	run rt restore -d -b "$T/bx" --image-path "$T/img/pre-copy/1" "x-$SFX"
 	echo "$output"
 	[ "$status" -ne 0 ]
@@ -78,7 +78,7 @@ verified() {
 	[ "$(status_of "$id")" = running ]
 
 	# a new container from the archive (the chain travels in it)
-	cp -a "$T/b" "$T/b2"
+	copy_live_bundle "$T/b" "$T/b2"
 	rtq restore -d -b "$T/b2" --import "$T/pc.tar.zst" "$new"
 	[ "$(status_of "$new")" = running ]
 	counter_runs "$T/b2/rootfs/tmp/cnt"
@@ -249,7 +249,7 @@ wait_running() {
 	start "$id" "$T/b"
 	counter_runs "$T/b/rootfs/tmp/cnt"
 	rtq checkpoint --leave-running --export "$T/ck.tar.zst" --image-path "$T/img" "$id"
-	cp -a "$T/b" "$T/b2"
+	copy_live_bundle "$T/b" "$T/b2"
 	tmpdirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'rt-import-*' | wc -l)
 	rt restore -d --lazy --print-stats -b "$T/b2" --import "$T/ck.tar.zst" "$new" >"$T/restore.json" || {
 		cat "$T/restore.json"

@@ -139,6 +139,15 @@ rtq() {
 	return "$rc"
 }
 
+# copy_live_bundle SRC DST: a copy of the bundle of a running container,
+# without what its /tmp holds: memhog replaces /tmp/cnt through
+# /tmp/cnt.tmp ten times a second, and cp -a fails when a file it listed
+# is gone before it reads it.
+copy_live_bundle() {
+	mkdir -p "$2" && tar -C "$1" --exclude='./rootfs/tmp/*' -cf - . | tar -C "$2" -xf - ||
+		fail "copying the bundle $1 to $2 failed"
+}
+
 # make_bundle DIR SCRIPT [JQ-FILTER]: a bundle running `sh -c SCRIPT`,
 # terminal off, writable rootfs, the filter applied last to config.json.
 make_bundle() {
