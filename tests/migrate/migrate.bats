@@ -180,7 +180,7 @@ runs_here() {
 # says WHAT of the container here; it runs on here, and the peer is clean.
 cut_during() {
 	local id=mc-$SFX
-	memhog_bundle "$T/b" 64 4 8
+	memhog_bundle "$T/b" 16 4 8
 	start "$id" "$T/b"
 	copy_bundle "$T/b"
 	run rt migrate --rsh "$CRHELPER wirecut $1 $2 ssh" "$id" "ssh://$PEER"
@@ -222,7 +222,7 @@ cut_during() {
 
 @test "migrate: the destination's disk full during pre-copy: it runs on here; the error names the disk" {
 	local id=md-$SFX
-	memhog_bundle "$T/b" 64 4 8
+	memhog_bundle "$T/b" 16 4 8
 	start "$id" "$T/b"
 	copy_bundle "$T/b"
 	ssh peer "mkdir -p $T/small && mount -t tmpfs -o size=8m tmpfs $T/small" || fail "cannot mount a small tmpfs on the peer"
