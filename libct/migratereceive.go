@@ -366,18 +366,32 @@ func lastLine(s string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-// checkMigrateHelloTarget: the ID, the bundle (or where it will be made)
-// and CRIU.
+// checkMigrateHelloTarget: the ID is free, the bundle is here (or where
+// --copy-bundle will make it is free), and CRIU works.
 func (o *Runtime) checkMigrateHelloTarget(h migrateHello) error {
-	if !h.CopyBundle {
-		return o.MigrateCheck(h.ID, h.Bundle)
-	}
 	if err := ValidateID(h.ID); err != nil {
 		return err
 	}
 	if _, err := os.Stat(o.StateDir(h.ID)); err == nil {
 		return fmt.Errorf("container %s exists on this host (%s): choose another --dest-id", h.ID, o.StateDir(h.ID))
 	}
+	if h.CopyBundle {
+		if err := checkBundleToMake(h); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range []string{filepath.Join(h.Bundle, "config.json"), filepath.Join(h.Bundle, "rootfs")} {
+			if _, err := os.Stat(p); err != nil {
+				return fmt.Errorf("the bundle is missing here: %w (copy the bundle, or name it with --dest-bundle)", err)
+			}
+		}
+	}
+	return migrateCriuCheck(o.CriuPath)
+}
+
+// checkBundleToMake: --copy-bundle's path is free, its parent here, and
+// the base rootfs (if any) the same as the source's.
+func checkBundleToMake(h migrateHello) error {
 	if !filepath.IsAbs(h.Bundle) {
 		return fmt.Errorf("bundle path %q is not absolute", h.Bundle)
 	}
@@ -396,7 +410,7 @@ func (o *Runtime) checkMigrateHelloTarget(h migrateHello) error {
 			return fmt.Errorf("the base rootfs %s here is not the same as the source's (files, sizes, owners or times differ): make them equal, or migrate without --rootfs-base", h.BaseDir)
 		}
 	}
-	return migrateCriuCheck(o.CriuPath)
+	return nil
 }
 
 // receiveBundle makes the bundle from the stream (config.json and
@@ -555,35 +569,10 @@ func eofWording(err error) error {
 	return err
 }
 
-// MigrateCheck is the destination's preflight: id must be free, the
-// bundle present, and CRIU working here.
-func (o *Runtime) MigrateCheck(id, bundle string) error {
-	if err := o.checkMigrateTarget(id, bundle); err != nil {
-		return err
-	}
-	return migrateCriuCheck(o.CriuPath)
-}
-
 // migrateCriuCheck is rt check's verdict on CRIU here; tests replace it.
 var migrateCriuCheck = func(criu string) error {
 	if r := Check(criu, ""); !r.OK() {
 		return fmt.Errorf("CRIU cannot restore on this host: %s (%s)", r.Problem, r.Fix)
-	}
-	return nil
-}
-
-// checkMigrateTarget: id is free and the bundle is here.
-func (o *Runtime) checkMigrateTarget(id, bundle string) error {
-	if err := ValidateID(id); err != nil {
-		return err
-	}
-	if _, err := os.Stat(o.StateDir(id)); err == nil {
-		return fmt.Errorf("container %s exists on this host (%s): choose another --dest-id", id, o.StateDir(id))
-	}
-	for _, p := range []string{filepath.Join(bundle, "config.json"), filepath.Join(bundle, "rootfs")} {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("the bundle is missing here: %w (copy the bundle, or name it with --dest-bundle)", err)
-		}
 	}
 	return nil
 }

@@ -519,7 +519,7 @@ func Import(file string, t ImportTarget) error {
 			if err := check(); err != nil {
 				return err
 			}
-			if err := extractTarInto(t.Rootfs, tar.NewReader(tr)); err != nil {
+			if err := ExtractTar(t.Rootfs, tr, nil, ""); err != nil {
 				return fmt.Errorf("import %s: rootfs changes into %s: %w", file, t.Rootfs, err)
 			}
 		case name == archiveDeleted:
@@ -562,26 +562,6 @@ func extractIntoDir(dir, name string, hdr *tar.Header, r io.Reader) error {
 	}
 	defer root.Close()
 	return extractEntry(root, name, hdr, r)
-}
-
-func extractTarInto(dir string, tr *tar.Reader) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := extractEntry(root, hdr.Name, hdr, tr); err != nil {
-			return fmt.Errorf("%s: %w", hdr.Name, err)
-		}
-	}
 }
 
 // isSparse tells GNU and PAX sparse-file entries.
