@@ -29,7 +29,8 @@ checkpointed.`,
 		if err != nil {
 			return err
 		}
-		req := libct.CheckpointRequest{ID: id, Check: c.Bool("check")}
+		req := libct.CheckpointRequest{ID: id, Check: c.Bool("check"),
+			NoPreCopy: c.IsSet("pre-copy") && !c.Bool("pre-copy")}
 		if req.Options, err = crOptions(c, ckpt.Checkpoint); err != nil {
 			return err
 		}

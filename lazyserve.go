@@ -24,6 +24,7 @@ var lazyServeCommand = cli.Command{
 		cli.StringFlag{Name: "criu", Value: "criu"},
 		cli.StringSliceFlag{Name: "own"},
 		cli.Int64Flag{Name: "started"},
+		cli.StringFlag{Name: "page-server"},
 	},
 	Action: func(c *cli.Context) error {
 		o, err := options(c)
@@ -41,6 +42,7 @@ var lazyServeCommand = cli.Command{
 		return o.ServeLazy(libct.LazyServe{
 			ID: c.String("id"), ImageDir: c.String("images"), WorkDir: c.String("work"),
 			Criu: c.String("criu"), Own: c.StringSlice("own"), Started: started,
+			PageServer: c.String("page-server"),
 		}, ready, fromRt)
 	},
 }

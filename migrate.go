@@ -37,6 +37,7 @@ See rt-migrate(8).`,
 		cli.BoolFlag{Name: "copy-bundle", Usage: "send the bundle (config.json and the rootfs, while the container runs) to a --dest-bundle path that does not exist there yet"},
 		cli.StringFlag{Name: "rootfs-base", Usage: "with --copy-bundle: send the rootfs as its changes to this directory, which the destination holds equal at the same path"},
 		cli.StringFlag{Name: "rsh", Usage: "the command that replaces ssh, with its own arguments (as rsync's --rsh)"},
+		cli.BoolFlag{Name: "lazy", Usage: "post-copy: run the container on the destination at once and copy the memory the pre-copy rounds did not carry afterwards, as it is needed and in the background (needs userfaultfd there; see rt-migrate(8) for the window this opens)"},
 		cli.BoolFlag{Name: "print-stats", Usage: "print the phases' times as JSON on stdout"},
 	),
 	Action: func(c *cli.Context) error {
@@ -59,6 +60,8 @@ See rt-migrate(8).`,
 		}
 		req.Rsh = strings.Fields(c.String("rsh"))
 		req.CopyBundle, req.RootfsBase = c.Bool("copy-bundle"), c.String("rootfs-base")
+		req.Lazy = c.Bool("lazy")
+		req.NoPreCopy = c.IsSet("pre-copy") && !c.Bool("pre-copy")
 		if req.RootfsBase != "" && !req.CopyBundle {
 			return errors.New("--rootfs-base needs --copy-bundle")
 		}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -35,6 +37,20 @@ type CheckpointRequest struct {
 	// set, is called once it is frozen.
 	FreezeForFinal bool
 	Frozen         func()
+	// PostCopy makes the final dump a post-copy one (rt migrate --lazy):
+	// the pages the pre-copy rounds did not carry stay in the frozen
+	// processes, and CRIU serves them from a page server on the loopback.
+	// Once it listens, the final images (all but those pages) are
+	// exported to Export.Path and PostCopy is called with a connection to
+	// the page server. It returns nil once every page was copied: the
+	// dump then completes and CRIU ends the processes. On an error the
+	// page server is reset and the dump fails: the container is thawed,
+	// unless keepFrozen (its memory may live on elsewhere). The images
+	// are not published: without those pages they restore nothing here.
+	PostCopy func(archive string, pageServer *net.TCPConn) (keepFrozen bool, err error)
+	// NoPreCopy: --pre-copy=false was given. (Options cannot say so: a
+	// false flag is an unset one, which defaults may turn on.)
+	NoPreCopy bool
 }
 
 // Checkpoint dumps container req.ID with CRIU into the image path.
@@ -72,6 +88,9 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 			return err
 		}
 	}
+	if req.PostCopy != nil && (req.Export == nil || !req.FreezeForFinal || req.Options.LeaveRunning()) {
+		return errors.New("checkpoint: a post-copy dump needs an export, the freeze before the final dump, and no --leave-running")
+	}
 	if req.Options.PreCopy() {
 		if err := checkPreCopy(req.Options); err != nil {
 			return err
@@ -99,6 +118,9 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	cr, err := req.Options.WithDefaults(annotations)
 	if err != nil {
 		return err
+	}
+	if req.NoPreCopy {
+		cr.SetPreCopy(false)
 	}
 	if cr.PreCopy() && !req.Options.PreCopy() {
 		// A default (configuration file, annotation) never turns a
@@ -141,8 +163,21 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	}
 	d := &dump{c: c, stateDir: o.StateDir(id), before: st, run: run, manifest: m, preCopy: cr.PreCopy(), rounds: cr.PreCopyRounds(),
 		afterRound: req.AfterRound, freeze: req.FreezeForFinal, frozen: req.Frozen}
+	if req.PostCopy != nil {
+		d.postCopy = &postCopyDump{serve: req.PostCopy, export: *req.Export}
+		if s, err := c.State(); err == nil {
+			d.postCopy.created = s.BaseState.Created
+		}
+	}
 	if err := d.write(); err != nil {
 		return err
+	}
+	if d.postCopy != nil {
+		// CRIU ended the processes once their pages were all copied.
+		if err := c.Destroy(); err != nil {
+			logrus.Warn(err)
+		}
+		return nil
 	}
 	if !cr.PreCopy() && cr.PartialDump() == "" {
 		// A plain dump: a sample of this host's speed for rt check's
@@ -213,6 +248,17 @@ type dump struct {
 	afterRound func(n int, dir string) error
 	freeze     bool
 	frozen     func()
+	postCopy   *postCopyDump
+}
+
+type postCopyDump struct {
+	serve   func(archive string, ps *net.TCPConn) (bool, error)
+	export  ckpt.ExportOptions
+	created time.Time
+	// keepFrozen: serve failed after the memory may have come to life
+	// elsewhere; the failed dump must not thaw the container. Set before
+	// the page server is reset, read once CRIU has failed.
+	keepFrozen atomic.Bool
 }
 
 // write runs CRIU into a staging directory next to the image path and
@@ -264,6 +310,11 @@ func (d *dump) write() error {
 		if d.frozen != nil {
 			d.frozen()
 		}
+	}
+	if d.postCopy != nil {
+		err := d.postCopyFinal(stage.Dir(), known, knownStats)
+		stage.Discard("", "")
+		return err
 	}
 	if err := d.criu(); err != nil {
 		return failed(err, ckpt.DumpLog)
@@ -322,6 +373,9 @@ func (d *dump) criuWith(opts *libcontainer.CriuOpts) error {
 	err := d.c.Checkpoint(opts)
 	unmark()
 	if err != nil {
+		if d.postCopy != nil && d.postCopy.keepFrozen.Load() {
+			return d.run.failed(err)
+		}
 		restoreRunState(d.c, d.before)
 		return d.run.failed(err)
 	}

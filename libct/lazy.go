@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +71,7 @@ func probeUserfaultfd() error {
 // daemon listens. own are directories the supervisor removes when the copy
 // is over (a temporary import). cr is switched to CRIU's --lazy-pages with
 // the daemon's work directory.
-func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, started time.Time) (*lazyRestore, error) {
+func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, pageServer string, started time.Time) (*lazyRestore, error) {
 	if cr.LazyPages() {
 		return nil, errLazyWithLazyPages
 	}
@@ -120,6 +121,9 @@ func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, started t
 		"--criu", criu, "--started", strconv.FormatInt(started.UnixNano(), 10)}
 	for _, d := range own {
 		args = append(args, "--own", d)
+	}
+	if pageServer != "" {
+		args = append(args, "--page-server", pageServer)
 	}
 	logFile, err := os.OpenFile(filepath.Join(work, "rt-lazy-serve.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -185,6 +189,8 @@ type LazyServe struct {
 	Criu     string
 	Own      []string  // removed at the end
 	Started  time.Time // the restore's start
+	// PageServer (host:port): the pages come from there, not the images.
+	PageServer string
 }
 
 // ServeLazy is the supervisor: ready is where it says the daemon listens,
@@ -200,8 +206,18 @@ func (o *Runtime) ServeLazy(s LazyServe, ready io.WriteCloser, fromRt *os.File) 
 	defer removeOwn()
 	stateDir := o.StateDir(s.ID)
 	logPath := filepath.Join(s.WorkDir, ckpt.LazyDaemonLog)
-	daemon := exec.Command(s.Criu, "lazy-pages", "--images-dir", s.ImageDir, "--work-dir", s.WorkDir,
-		"--log-file", ckpt.LazyDaemonLog, "-v4")
+	args := []string{"lazy-pages", "--images-dir", s.ImageDir, "--work-dir", s.WorkDir,
+		"--log-file", ckpt.LazyDaemonLog, "-v4"}
+	if s.PageServer != "" {
+		host, port, err := net.SplitHostPort(s.PageServer)
+		if err != nil {
+			fmt.Fprintf(ready, "--page-server %s: %v\n", s.PageServer, err)
+			ready.Close()
+			return err
+		}
+		args = append(args, "--page-server", "--address", host, "--port", port)
+	}
+	daemon := exec.Command(s.Criu, args...)
 	if err := daemon.Start(); err != nil {
 		fmt.Fprintf(ready, "cannot run %s lazy-pages: %v\n", s.Criu, err)
 		ready.Close()

@@ -22,6 +22,20 @@ func ownNetns(spec *specs.Spec) bool {
 	return false
 }
 
+// hasNetns tells whether the container has a network namespace other
+// than the host's: its own, or one it joins by path.
+func hasNetns(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			return true
+		}
+	}
+	return false
+}
+
 // loopbackUp sets the loopback interface up in the network namespace of
 // pid. A restore into a namespace of its own gets an empty one from CRIU
 // (the namespace is external to CRIU: --empty-ns network), and neither

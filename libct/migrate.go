@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -143,6 +144,13 @@ type MigrateRequest struct {
 	// its changes to it.
 	CopyBundle bool
 	RootfsBase string
+	// Lazy: post-copy. The final dump leaves the pages the rounds did
+	// not carry here; the destination runs the container at once and
+	// fetches them, on demand and in the background, through the session.
+	Lazy bool
+	// NoPreCopy: --pre-copy=false (the default is on where soft-dirty
+	// works).
+	NoPreCopy bool
 }
 
 // MigrateStats is what --print-stats prints: the phases, in milliseconds.
@@ -157,8 +165,9 @@ type MigrateStats struct {
 	DumpMs      int64            `json:"dumpMs"`     // from the freeze until the final archive is written
 	TransferMs  int64            `json:"transferMs"` // sending the final archive and restoring there
 	ArchiveSize int64            `json:"archiveBytes"`
-	FrozenAtMs  int64            `json:"frozenAtMs"` // from the start until the freeze
-	FrozenMs    int64            `json:"frozenMs"`   // from the freeze until the destination runs it
+	FrozenAtMs  int64            `json:"frozenAtMs"`           // from the start until the freeze
+	FrozenMs    int64            `json:"frozenMs"`             // from the freeze until the destination runs it
+	PostCopyMs  int64            `json:"postCopyMs,omitempty"` // --lazy: from the commit until every page is there
 	TotalMs     int64            `json:"totalMs"`
 	DestPid     int              `json:"destinationPid"`
 }
@@ -199,7 +208,7 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 	if st.DestID == "" {
 		st.DestID = req.ID
 	}
-	hello := migrateHello{ID: st.DestID, CopyBundle: req.CopyBundle || req.RootfsBase != ""}
+	hello := migrateHello{ID: st.DestID, CopyBundle: req.CopyBundle || req.RootfsBase != "", Lazy: req.Lazy}
 	if req.RootfsBase != "" {
 		// The digest is taken here, before anything is frozen; the
 		// destination compares its own copy's.
@@ -226,7 +235,7 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		}
 	}
 	opts := req.Options.Clone()
-	if _, set := opts.Get(ckpt.Lookup("pre-copy")); !set {
+	if _, set := opts.Get(ckpt.Lookup("pre-copy")); !set && !req.NoPreCopy {
 		// Pre-copy by default where the kernel can track dirty pages.
 		if err := softDirtyProbe(); err != nil {
 			logrus.Infof("migrate %s: no pre-copy (%v): the whole memory is copied while it is frozen", req.ID, err)
@@ -234,7 +243,23 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 			opts.SetPreCopy(true)
 		}
 	}
+	tcpEstablished := false
 	if v, _ := opts.Get(ckpt.Lookup("tcp-established")); v == true {
+		tcpEstablished = true
+	}
+	if req.Lazy && tcpEstablished {
+		// A failed lazy dump leaves CRIU's lock in place: rt removes it
+		// (netlock.go), which it can do in a network namespace of the
+		// container's own, not for each connection of the host's.
+		spec, err := LoadSpec(state.Bundle)
+		if err != nil {
+			return fail(err)
+		}
+		if !hasNetns(spec) {
+			return fail(errors.New("--lazy --tcp-established needs the container in a network namespace of its own (it shares the host's): nothing was frozen"))
+		}
+	}
+	if tcpEstablished && !req.Lazy {
 		logrus.Warnf("migrate %s: --tcp-established: data that reaches this host between the final dump and the commit is acknowledged here and lost (rt migrate does not yet keep CRIU's network lock until the commit; see rt-migrate(8))", req.ID)
 	}
 	remoteArgs := func(args ...string) []string {
@@ -305,8 +330,12 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 	defer os.RemoveAll(work)
 	opts.SetImagePath(filepath.Join(work, "images"))
 	opts.SetWorkPath(filepath.Join(work, "work"))
-	if err := opts.Set(ckpt.Lookup("leave-running"), true); err != nil {
-		return abandon(err)
+	if !req.Lazy {
+		// A failed migration thaws it; a post-copy dump ends it only
+		// once its pages are copied.
+		if err := opts.Set(ckpt.Lookup("leave-running"), true); err != nil {
+			return abandon(err)
+		}
 	}
 	archive := filepath.Join(work, "checkpoint.tar")
 	var frozenAt time.Time
@@ -336,6 +365,82 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		st.PreCopy = append(st.PreCopy, MigrateRoundSt{N: n, Bytes: size, SendMs: time.Since(t).Milliseconds()})
 		return nil
 	}
+	sendFinal := func() error {
+		st.DumpMs = time.Since(frozenAt).Milliseconds()
+		if fi, err := os.Stat(archive); err == nil {
+			st.ArchiveSize = fi.Size()
+		}
+		logrus.Debugf("migrate %s: sending the final dump (%d bytes)", req.ID, st.ArchiveSize)
+		if err := s.conn.Send(migwire.Message{Op: opFinal}); err != nil {
+			return fmt.Errorf("sending the final dump: %w", err)
+		}
+		if err := s.conn.SendStream(func(w io.Writer) error {
+			f, err := os.Open(archive)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(w, f)
+			return err
+		}); err != nil {
+			return fmt.Errorf("sending the final dump: %w", err)
+		}
+		return nil
+	}
+	// commitUnknown: commit was sent, but not confirmed; copyFailed: the
+	// destination ran it, but a post-copy did not complete.
+	var commitUnknown, copyFailed bool
+	var restored migwire.Message
+	// restoreThere has the destination restore the final dump and, once
+	// it says it did, commits.
+	restoreThere := func() error {
+		t := time.Now()
+		m, err := s.conn.Expect(opRestored)
+		if err != nil {
+			return fmt.Errorf("the destination did not restore it: %w", err)
+		}
+		st.TransferMs = time.Since(t).Milliseconds()
+		st.DestPid, restored = m.Pid, m
+		// From the moment commit is sent, this side must not thaw:
+		// unless "committed" comes back, it cannot know which side has
+		// the container.
+		logrus.Debugf("migrate %s: restored on %s as pid %d; committing", req.ID, req.Dest, m.Pid)
+		if err := s.conn.Send(migwire.Message{Op: opCommit}); err == nil {
+			_, err = s.conn.Expect(opCommitted)
+		}
+		if err != nil {
+			commitUnknown = true
+			return err
+		}
+		st.FrozenMs = time.Since(frozenAt).Milliseconds()
+		return nil
+	}
+	var postCopy func(string, *net.TCPConn) (bool, error)
+	if req.Lazy {
+		postCopy = func(_ string, ps *net.TCPConn) (bool, error) {
+			if err := sendFinal(); err != nil {
+				return false, err
+			}
+			relay := relayPageServer(ps, s.conn)
+			s.conn.Demux()
+			if err := restoreThere(); err != nil {
+				return commitUnknown, err
+			}
+			// It runs there, and fetches from here what it lacks.
+			t := time.Now()
+			logrus.Debugf("migrate %s: running on %s; serving its missing pages", req.ID, req.Dest)
+			if _, err := s.conn.Expect(opCopied); err != nil {
+				copyFailed = true
+				return true, err
+			}
+			st.PostCopyMs = time.Since(t).Milliseconds()
+			if err := relay.complete(); err != nil {
+				copyFailed = true
+				return true, fmt.Errorf("ending CRIU's page server: %w", err)
+			}
+			return false, nil
+		}
+	}
 	err = o.Checkpoint(CheckpointRequest{ID: req.ID, Options: opts,
 		// Uncompressed: ssh moves it at once, and zstd on a busy
 		// 2-CPU host lengthened the freeze more than it saved.
@@ -343,8 +448,34 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		AfterRound:     sendRound,
 		FreezeForFinal: true,
 		Frozen:         func() { frozen, frozenAt = true, time.Now() },
+		PostCopy:       postCopy,
+		NoPreCopy:      req.NoPreCopy,
 	})
+	// unlockNet removes the network lock a failed lazy dump left.
+	unlockNet := func() {
+		if !req.Lazy || !tcpEstablished {
+			return
+		}
+		if cs, serr := o.State(req.ID); serr == nil && cs.InitProcessPid > 0 {
+			if uerr := unlockCriuNetwork(cs.InitProcessPid); uerr != nil {
+				logrus.Errorf("migrate %s: %v", req.ID, uerr)
+			}
+		}
+	}
+	if err != nil && (commitUnknown || copyFailed) {
+		s.end()
+		if commitUnknown {
+			return fail(s.commitUnknown(err, req, st.DestID))
+		}
+		var re *migwire.RemoteError
+		if errors.As(err, &re) {
+			unlockNet()
+			return fail(fmt.Errorf("%w: it ran on %s as %s, but the copy of its memory did not complete, so it was stopped there; it is left frozen here, as it was at the freeze: rt resume %s here to go on from that state (what it did there since is lost), or rt delete -f %s", s.explain(err), req.Dest, st.DestID, req.ID, req.ID))
+		}
+		return fail(fmt.Errorf("%w: it ran on %s as %s, but the end of the copy of its memory was not confirmed; it is left frozen here, as it was at the freeze. If it still runs there, it has all its memory: rt delete -f %s here. If it was stopped there (its memory was incomplete), rt resume %s here goes on from the state of the freeze (what it did there since is lost)", s.explain(err), req.Dest, st.DestID, req.ID, req.ID))
+	}
 	if err != nil {
+		unlockNet()
 		if frozen {
 			// Checkpoint thawed it when the dump failed; a failed export
 			// leaves it frozen. Resume tells which.
@@ -355,54 +486,30 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		return abandon(err)
 	}
 	st.FrozenAtMs = frozenAt.Sub(start).Milliseconds()
-	st.DumpMs = time.Since(frozenAt).Milliseconds()
-	if fi, err := os.Stat(archive); err == nil {
-		st.ArchiveSize = fi.Size()
-	}
-	_ = os.RemoveAll(filepath.Join(work, "images"))
-
-	// 4. Send it; the destination restores it, frozen, and answers.
-	t = time.Now()
-	logrus.Debugf("migrate %s: sending the final dump (%d bytes)", req.ID, st.ArchiveSize)
-	if err := s.conn.Send(migwire.Message{Op: opFinal}); err != nil {
-		return abandon(fmt.Errorf("sending the final dump: %w", err))
-	}
-	if err := s.conn.SendStream(func(w io.Writer) error {
-		f, err := os.Open(archive)
-		if err != nil {
-			return err
+	if !req.Lazy {
+		_ = os.RemoveAll(filepath.Join(work, "images"))
+		// 4. Send it; the destination restores it, frozen, and
+		// answers; then commit: the destination thaws its copy.
+		if err := sendFinal(); err != nil {
+			return abandon(err)
 		}
-		defer f.Close()
-		_, err = io.Copy(w, f)
-		return err
-	}); err != nil {
-		return abandon(fmt.Errorf("sending the final dump: %w", err))
+		if err := restoreThere(); err != nil {
+			if commitUnknown {
+				s.end()
+				return fail(s.commitUnknown(err, req, st.DestID))
+			}
+			return abandon(err)
+		}
 	}
-	m, err := s.conn.Expect(opRestored)
-	if err != nil {
-		return abandon(fmt.Errorf("the destination did not restore it: %w", err))
-	}
-	st.TransferMs = time.Since(t).Milliseconds()
-	st.DestPid = m.Pid
-
-	// 5. Commit: the destination thaws its copy. From the moment commit
-	// is sent, this side must not thaw: unless "committed" comes back,
-	// it cannot know which side has the container.
-	logrus.Debugf("migrate %s: restored on %s as pid %d; committing", req.ID, req.Dest, m.Pid)
-	if err := s.conn.Send(migwire.Message{Op: opCommit}); err == nil {
-		_, err = s.conn.Expect(opCommitted)
-	}
-	if err != nil {
-		s.end()
-		return fail(fmt.Errorf("%w: the commit was sent but not confirmed, so the container may run on %s as %s or not: it is left frozen here; if it runs there, rt delete -f %s here, else rt resume %s here", s.explain(err), req.Dest, st.DestID, req.ID, req.ID))
-	}
-	st.FrozenMs = time.Since(frozenAt).Milliseconds()
 	s.end()
 
-	// 6. It runs there: remove it here.
-	logrus.Debugf("migrate %s: running on %s as %s (pid %d); deleting it here", req.ID, req.Dest, st.DestID, m.Pid)
-	if err := o.Delete(req.ID, true); err != nil {
-		return fail(fmt.Errorf("it runs on the destination, but deleting it here failed (it is frozen here; delete it with rt delete -f %s): %w", req.ID, err))
+	// 5. It runs there: remove it here (a post-copy dump has already
+	// ended it).
+	logrus.Debugf("migrate %s: running on %s as %s (pid %d); deleting it here", req.ID, req.Dest, st.DestID, restored.Pid)
+	if !req.Lazy {
+		if err := o.Delete(req.ID, true); err != nil {
+			return fail(fmt.Errorf("it runs on the destination, but deleting it here failed (it is frozen here; delete it with rt delete -f %s): %w", req.ID, err))
+		}
 	}
 	st.TotalMs = time.Since(start).Milliseconds()
 	if req.Stats != nil {
@@ -411,6 +518,12 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		return enc.Encode(st)
 	}
 	return nil
+}
+
+// commitUnknown says what to do when commit was sent but "committed" did
+// not come back.
+func (s *session) commitUnknown(err error, req MigrateRequest, destID string) error {
+	return fmt.Errorf("%w: the commit was sent but not confirmed, so the container may run on %s as %s or not: it is left frozen here; if it runs there, rt delete -f %s here, else rt resume %s here", s.explain(err), req.Dest, destID, req.ID, req.ID)
 }
 
 // sendBundle sends the container's config.json (its root as "rootfs")

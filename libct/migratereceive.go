@@ -32,6 +32,17 @@ import (
 //	                          <-    restored {pid} | error
 //	commit                    ->
 //	                          <-    committed | error
+//	                          <-    copied | error  (--lazy: every page here)
+//
+// With --lazy (post-copy) the final dump leaves the pages the rounds did
+// not carry in the source's frozen processes. From "final" on, the
+// session also carries the byte channel between the source's CRIU page
+// server and the destination's lazy-pages daemon (postcopy.go), which
+// fetches them while the restored container runs. Only after "copied"
+// does the source let CRIU end its frozen processes; if the copy fails
+// after the commit, the destination's copy is killed (its memory is
+// incomplete) and the source's stays frozen, for the operator to resume
+// (back to the state of the freeze) or delete.
 //
 // The destination restores the container and freezes it at once: it
 // thaws it only on "commit", which the source sends only once it knows the
@@ -52,6 +63,7 @@ const (
 	opRestored  = "restored"
 	opCommit    = "commit"
 	opCommitted = "committed"
+	opCopied    = "copied"
 	opError     = "error"
 )
 
@@ -70,6 +82,8 @@ type migrateHello struct {
 	// checks with `criu cpuinfo check`, as CRIU's restore would, that its
 	// CPU has what the container may use.
 	CPUInfo []byte `json:"cpuInfo,omitempty"`
+	// Lazy: post-copy; the destination needs userfaultfd.
+	Lazy bool `json:"lazy,omitempty"`
 }
 
 // commitWait bounds the wait for "commit" once the container is restored
@@ -311,6 +325,11 @@ func (o *Runtime) checkMigrateHello(h migrateHello) error {
 	if err := o.checkMigrateHelloTarget(h); err != nil {
 		return err
 	}
+	if h.Lazy {
+		if err := probeUserfaultfd(); err != nil {
+			return err
+		}
+	}
 	return checkCPUInfo(o.CriuPath, h.CPUInfo)
 }
 
@@ -480,6 +499,21 @@ func (r *receive) final(conn *migwire.Conn, h migrateHello, images string, known
 	var cr ckpt.Options
 	cr.SetImagePath(images)
 	cr.SetWorkPath(filepath.Join(r.rec.Dir, "work"))
+	var relay *destPageRelay
+	lazyFrom := ""
+	if h.Lazy {
+		// From here the source's page server talks to the daemon the
+		// restore starts, through relay.
+		if relay, err = newDestPageRelay(conn); err != nil {
+			return err
+		}
+		defer relay.close()
+		conn.Demux()
+		lazyFrom = relay.Addr().String()
+		if err := cr.Set(ckpt.Lookup("lazy"), true); err != nil {
+			return err
+		}
+	}
 	// Recorded before the restore starts: a receive killed in the middle
 	// of it must find the container to remove.
 	from, err := filepath.Abs(h.Bundle) // as the container's state will hold it
@@ -496,6 +530,7 @@ func (r *receive) final(conn *migwire.Conn, h migrateHello, images string, known
 		Options:     cr,
 		Import:      archive,
 		ImportKnown: known,
+		LazyFrom:    lazyFrom,
 	}); err != nil {
 		var ce *CriuError
 		if errors.As(err, &ce) && strings.HasPrefix(ce.Report.Path, r.rec.Dir+"/") {
@@ -512,8 +547,11 @@ func (r *receive) final(conn *migwire.Conn, h migrateHello, images string, known
 	if err != nil {
 		return fmt.Errorf("restored, but its state cannot be read: %w", err)
 	}
-	// The images are in CRIU's hands no more.
-	_ = os.RemoveAll(images)
+	if relay == nil {
+		// The images are in CRIU's hands no more (the lazy-pages
+		// daemon reads them until the copy is over).
+		_ = os.RemoveAll(images)
+	}
 	_ = os.Remove(archive)
 	if err := conn.Send(migwire.Message{Op: opRestored, Pid: st.InitProcessPid}); err != nil {
 		return err
@@ -537,9 +575,67 @@ func (r *receive) final(conn *migwire.Conn, h migrateHello, images string, known
 		r.rec = uncommitted
 		return fmt.Errorf("thawing the restored container: %w", err)
 	}
-	_ = os.RemoveAll(r.rec.Dir)
 	logrus.Debugf("migrate-receive %s: committed; running as pid %d", id, st.InitProcessPid)
-	return conn.Send(migwire.Message{Op: opCommitted, Pid: st.InitProcessPid})
+	if err := conn.Send(migwire.Message{Op: opCommitted, Pid: st.InitProcessPid}); err != nil {
+		return err
+	}
+	if relay != nil {
+		if err := r.awaitCopy(conn, relay); err != nil {
+			return err
+		}
+	}
+	_ = os.RemoveAll(r.rec.Dir)
+	return nil
+}
+
+// awaitCopy waits for the end of a post-copy restore's background copy and
+// tells the source. If the source goes away first, the daemon's connection
+// is closed: it fails, and its supervisor kills the container, whose
+// memory is incomplete.
+func (r *receive) awaitCopy(conn *migwire.Conn, relay *destPageRelay) error {
+	id := r.id
+	wireEnd := make(chan error, 1)
+	go func() {
+		m, err := conn.Recv()
+		if err == nil {
+			err = fmt.Errorf("unexpected %q from the source during the copy", m.Op)
+		}
+		wireEnd <- err
+	}()
+	t := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var lost error
+	for {
+		select {
+		case err := <-wireEnd:
+			lost = eofWording(err)
+			logrus.Warnf("migrate-receive %s: the source went away during the post-copy: %v", id, lost)
+			relay.close()
+		case <-tick.C:
+		}
+		st, err := ckpt.ReadLazyStatus(r.o.StateDir(id))
+		if err != nil || st == nil || st.State == ckpt.LazyCopying && alive(st.SupervisorPid) {
+			if err == nil && st == nil && lost != nil {
+				return fmt.Errorf("post-copy: %w", lost)
+			}
+			continue
+		}
+		logrus.Debugf("migrate-receive %s: post-copy %s after %d ms (%d of %d pages fetched)", id, st.State, time.Since(t).Milliseconds(), st.PagesCopied, st.PagesTotal)
+		switch st.State {
+		case ckpt.LazyDone, ckpt.LazyEnded:
+			// Ended: the container exited here before it needed the
+			// rest; the source's copy is not needed either.
+			if lost != nil {
+				return fmt.Errorf("post-copy: %w", lost)
+			}
+			return conn.Send(migwire.Message{Op: opCopied})
+		case ckpt.LazyFailed:
+			return fmt.Errorf("post-copy: %s", st.Error)
+		default:
+			return fmt.Errorf("post-copy: the lazy-pages supervisor is gone with the copy %s", st.State)
+		}
+	}
 }
 
 // recvWithin is conn.Recv, failing after d.

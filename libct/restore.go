@@ -28,6 +28,10 @@ type RestoreRequest struct {
 	// container ran; the archive leaves them out), with these digests
 	// taken as they arrived. The caller owns the image path.
 	ImportKnown map[string]string
+	// LazyFrom, with --lazy: the lazy-pages daemon fetches the pages the
+	// images lack from this page server (host:port), a post-copy dump's
+	// (rt migrate --lazy), instead of reading them from the images.
+	LazyFrom string
 }
 
 // Restore creates container req.Start.ID from its bundle and restores its
@@ -92,7 +96,7 @@ func (o *Runtime) Restore(req RestoreRequest) (int, error) {
 			dir, _ := cr.ImageDir()
 			own = append(own, dir)
 		}
-		if lazy, err = o.startLazy(id, &cr, own, started); err != nil {
+		if lazy, err = o.startLazy(id, &cr, own, req.LazyFrom, started); err != nil {
 			return -1, fmt.Errorf("restore %s: %w", id, err)
 		}
 		cleanupImport = nil

@@ -7,7 +7,9 @@
 // stream; 'E' the end of that stream. A stream is sent as any number of
 // 'D' frames and one 'E', so the receiver knows where it ends without
 // knowing its size in advance, and a connection cut mid-stream is an
-// error, never a short stream taken for a whole one.
+// error, never a short stream taken for a whole one. 'C' is a chunk of the
+// byte channel (rt migrate --lazy's page-server traffic), which flows both
+// ways between messages once Demux has started.
 package migwire
 
 import (
@@ -17,12 +19,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 const (
 	KindJSON = 'J'
 	KindData = 'D'
 	KindEnd  = 'E'
+	KindChan = 'C'
 
 	// MaxFrame bounds a frame's payload, so that a corrupt length cannot
 	// make the reader allocate gigabytes.
@@ -41,10 +45,22 @@ type Message struct {
 	Data  json.RawMessage `json:"data,omitempty"`
 }
 
-// Conn reads frames from r and writes them to w.
+// Conn reads frames from r and writes them to w. Writes may come from
+// several goroutines; reads from one, or from Demux's.
 type Conn struct {
-	r *bufio.Reader
-	w *bufio.Writer
+	r   *bufio.Reader
+	wmu sync.Mutex
+	w   *bufio.Writer
+	// The channel's sink, and what writing to it failed with: the rest
+	// of the channel is dropped, messages still flow.
+	sink    io.Writer
+	sinkErr error
+	msgs    chan received // set by Demux
+}
+
+type received struct {
+	m   Message
+	err error
 }
 
 func New(r io.Reader, w io.Writer) *Conn {
@@ -62,9 +78,26 @@ func (c *Conn) writeFrame(kind byte, payload []byte) error {
 	return err
 }
 
-// readFrame reads one frame. A clean EOF before its first byte is io.EOF;
-// anywhere else it is io.ErrUnexpectedEOF.
+// readFrame reads the next frame that is not the channel's: those are
+// written to the sink as they come.
 func (c *Conn) readFrame() (byte, []byte, error) {
+	for {
+		kind, p, err := c.readOne()
+		if err != nil || kind != KindChan {
+			return kind, p, err
+		}
+		if c.sink == nil {
+			return 0, nil, errors.New("migration stream: channel data, but no channel is open")
+		}
+		if c.sinkErr == nil {
+			_, c.sinkErr = c.sink.Write(p)
+		}
+	}
+}
+
+// readOne reads one frame. A clean EOF before its first byte is io.EOF;
+// anywhere else it is io.ErrUnexpectedEOF.
+func (c *Conn) readOne() (byte, []byte, error) {
 	var hdr [5]byte
 	if _, err := io.ReadFull(c.r, hdr[:1]); err != nil {
 		return 0, nil, err
@@ -81,7 +114,7 @@ func (c *Conn) readFrame() (byte, []byte, error) {
 		return 0, nil, unexpected(err)
 	}
 	switch hdr[0] {
-	case KindJSON, KindData, KindEnd:
+	case KindJSON, KindData, KindEnd, KindChan:
 	default:
 		return 0, nil, fmt.Errorf("migration stream: unknown frame kind %q: not rt migrate's protocol", hdr[0])
 	}
@@ -101,6 +134,8 @@ func (c *Conn) Send(m Message) error {
 	if err != nil {
 		return err
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if err := c.writeFrame(KindJSON, p); err != nil {
 		return err
 	}
@@ -110,6 +145,17 @@ func (c *Conn) Send(m Message) error {
 // Recv reads the next message. A message with Op "error" is returned as
 // an error holding its text.
 func (c *Conn) Recv() (Message, error) {
+	if c.msgs != nil {
+		r, ok := <-c.msgs
+		if !ok {
+			return Message{}, io.EOF
+		}
+		return r.m, r.err
+	}
+	return c.recv()
+}
+
+func (c *Conn) recv() (Message, error) {
 	kind, p, err := c.readFrame()
 	if err != nil {
 		return Message{}, err
@@ -148,6 +194,8 @@ func (e *RemoteError) Error() string { return e.Msg }
 // the stream is not ended: the caller must drop the connection, so the
 // other side never takes a partial stream for a whole one.
 func (c *Conn) SendStream(write func(io.Writer) error) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	sw := &streamWriter{c: c, buf: make([]byte, 0, chunk)}
 	if err := write(sw); err != nil {
 		return err
@@ -222,6 +270,48 @@ func (s *streamReader) Read(p []byte) (int, error) {
 	n := copy(p, s.cur)
 	s.cur = s.cur[n:]
 	return n, nil
+}
+
+// OpenChannel makes sink the destination of the channel's data from the
+// other side. Call it before the other side may send any, and before
+// Demux.
+func (c *Conn) OpenChannel(sink io.Writer) { c.sink = sink }
+
+// Demux starts a goroutine that reads the wire from now on: channel data
+// goes to the sink as it arrives, however long the reader of messages
+// waits, and Recv takes messages in order. Data streams cannot be
+// received after Demux. The goroutine ends at the wire's end or at a
+// read error, which Recv then returns.
+func (c *Conn) Demux() {
+	msgs := make(chan received, 16)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := c.recv()
+			var re *RemoteError
+			if err != nil && !errors.As(err, &re) {
+				msgs <- received{err: err}
+				return
+			}
+			msgs <- received{m, err}
+		}
+	}()
+	c.msgs = msgs
+}
+
+// SendChannel writes p as channel data and flushes it: the other side's
+// sink gets it at once.
+func (c *Conn) SendChannel(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for len(p) > 0 {
+		n := min(len(p), chunk)
+		if err := c.writeFrame(KindChan, p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return c.w.Flush()
 }
 
 // Drain reads the rest of stream r (as returned by RecvStream), so that

@@ -103,3 +103,44 @@ func TestRejectsForeignInput(t *testing.T) {
 		t.Errorf("data where a message belongs: %v", err)
 	}
 }
+
+// Channel data interleaved with messages goes to the sink as it comes,
+// while the messages wait for Recv, in order.
+func TestChannelAndDemux(t *testing.T) {
+	var buf bytes.Buffer
+	w := New(nil, &buf)
+	if err := w.SendChannel([]byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Send(Message{Op: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte{7}, chunk+5) // two frames
+	if err := w.SendChannel(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Send(Message{Op: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	var sink bytes.Buffer
+	r := New(&buf, io.Discard)
+	r.OpenChannel(&sink)
+	r.Demux()
+	for _, op := range []string{"one", "two"} {
+		if _, err := r.Expect(op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last message: %v, want EOF", err)
+	}
+	if want := append([]byte("ab"), big...); !bytes.Equal(sink.Bytes(), want) {
+		t.Fatalf("the sink got %d bytes, want %d", sink.Len(), len(want))
+	}
+	// Channel data with no channel open is an error, not dropped data.
+	buf.Reset()
+	_ = w.SendChannel([]byte("x"))
+	if _, err := New(&buf, io.Discard).Recv(); err == nil || !strings.Contains(err.Error(), "no channel") {
+		t.Fatalf("channel data without a channel: %v", err)
+	}
+}

@@ -18,6 +18,8 @@ setup() {
 }
 
 teardown() {
+	[ -z "${PINGER:-}" ] || kill "$PINGER" 2>/dev/null || true
+	[ -z "${NET_SFX:-}" ] || net_teardown
 	# one ssh call: each costs seconds under TCG
 	ssh peer "for id in \$($RT_BIN --root $ROOT list -q 2>/dev/null); do $RT_BIN --root $ROOT delete -f \$id; done
 		mountpoint -q $T/small && umount $T/small; rm -rf $T" >/dev/null 2>&1 || true
@@ -81,6 +83,96 @@ peer_clean() {
 peer_rt_wrapper() {
 	printf '#!/bin/sh\n%s\nexec %s "$@"\n' "$2" "$RT_BIN" | ssh peer "cat >$T/$1 && chmod +x $T/$1" ||
 		fail "cannot write $T/$1 on the peer"
+}
+
+# peer_verify ID: memhog's check of every page of its memory, on the
+# peer, says ok.
+peer_verify() {
+	local i
+	ssh peer "rm -f $T/b/rootfs/tmp/verify; $RT_BIN --root $ROOT kill $1 USR1" || fail "cannot signal $1 on the peer"
+	for ((i = SECONDS + WAIT; SECONDS < i; )); do
+		ssh peer "test -s $T/b/rootfs/tmp/verify" && break
+		sleep 0.5
+	done
+	run ssh peer "cat $T/b/rootfs/tmp/verify"
+	echo "# verify: $output"
+	[[ $output == "ok "* ]] || fail "the migrated process found its memory wrong: '$output'"
+}
+
+# wait_for VALUE CMD...: CMD prints VALUE within WAIT seconds.
+wait_for() {
+	local want=$1 got i
+	shift
+	for ((i = SECONDS + WAIT; SECONDS < i; )); do
+		got=$("$@")
+		[ "$got" = "$want" ] && return 0
+		sleep 0.5
+	done
+	fail "$* is '$got', not '$want'"
+}
+
+# The network recipe of rt-migrate(8), NETWORK IDENTITY, as an engine or
+# a CNI plugin would do it. On each host, the container's network
+# namespace (/run/netns/ctn-SFX, which config.json names) with eth0
+# 10.99.5.2/24 on a veth whose host end is the gateway 10.99.5.1. A client
+# namespace on host a, 10.99.6.2 behind 10.99.6.1; host b routes the
+# client subnet through host a. The hosts forward. After the migration,
+# host a routes 10.99.5.2/32 to host b: the address moved.
+net_ctn_script() {
+	cat <<-EOS
+		set -e
+		ip netns add ctn-$1
+		ip link add vh$1 type veth peer name eth0 netns ctn-$1
+		ip addr add 10.99.5.1/24 dev vh$1
+		ip link set vh$1 up
+		ip -n ctn-$1 link set lo up
+		ip -n ctn-$1 addr add 10.99.5.2/24 dev eth0
+		ip -n ctn-$1 link set eth0 up
+		ip -n ctn-$1 route add default via 10.99.5.1
+		sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	EOS
+}
+
+net_setup() {
+	NET_SFX=$SFX
+	sh -c "$(net_ctn_script "$SFX")
+		ip netns add cli-$SFX
+		ip link add vc$SFX type veth peer name eth0 netns cli-$SFX
+		ip addr add 10.99.6.1/24 dev vc$SFX
+		ip link set vc$SFX up
+		ip -n cli-$SFX link set lo up
+		ip -n cli-$SFX addr add 10.99.6.2/24 dev eth0
+		ip -n cli-$SFX link set eth0 up
+		ip -n cli-$SFX route add default via 10.99.6.1" || fail "the network recipe failed here"
+	ssh peer "$(net_ctn_script "$SFX")
+		ip route add 10.99.6.0/24 via 10.99.0.1" || fail "the network recipe failed on the peer"
+}
+
+net_teardown() {
+	ip route del 10.99.5.2/32 2>/dev/null
+	ip netns del "ctn-$NET_SFX" 2>/dev/null
+	ip netns del "cli-$NET_SFX" 2>/dev/null
+	ssh peer "ip route del 10.99.6.0/24; ip netns del ctn-$NET_SFX" >/dev/null 2>&1
+	true
+}
+
+# net_bundle DIR: the bundle joins the container's network namespace.
+net_bundle() {
+	jq --arg p "/run/netns/ctn-$SFX" '.linux.namespaces |= map(if .type == "network" then .path = $p else . end)' \
+		"$1/config.json" >"$1/config.json.new" && mv "$1/config.json.new" "$1/config.json" || fail "jq on $1/config.json"
+}
+
+# pongs_since N FILE SECS: within SECS, FILE (the pinger's output) has more than N "pong"
+# lines, all from one connection, and no error.
+pongs_since() {
+	local i
+	for ((i = SECONDS + $3; SECONDS < i; )); do
+		! grep -q '^error' "$2" || fail "the client's connection failed: $(grep '^error' "$2")"
+		(($(grep -c '^pong' "$2") > $1)) && break
+		sleep 1
+	done
+	(($(grep -c '^pong' "$2") > $1)) || fail "no answer on the connection since the migration: $(tail -n 3 "$2")"
+	[ "$(awk '/^pong/ {print $4}' "$2" | sort -u | wc -l)" = 1 ] || fail "the client connected more than once: $(cat "$2")"
 }
 
 # runs_here ID: the container still runs here and counts on.
@@ -165,14 +257,60 @@ runs_here() {
 		fail "the rounds did not carry the memory: $output"
 	! in_list "$id" || fail "$id is still here"
 	[ "$(peer_status "$id")" = running ] || fail "$id is not running on the peer"
-	ssh peer "rm -f $T/b/rootfs/tmp/verify; $RT_BIN --root $ROOT kill $id USR1" || fail "cannot signal $id on the peer"
-	for ((i = SECONDS + WAIT; SECONDS < i; )); do
-		ssh peer "test -s $T/b/rootfs/tmp/verify" && break
-		sleep 0.5
-	done
-	run ssh peer "cat $T/b/rootfs/tmp/verify"
-	echo "# verify: $output"
-	[[ $output == "ok "* ]] || fail "the migrated process found its memory wrong: '$output'"
+	peer_verify "$id"
+}
+
+@test "migrate --lazy: it runs there before its memory is all there; every page is right at the end" {
+	local id=ml-$SFX lazy
+	memhog_bundle "$T/b" 64 4 8
+	start "$id" "$T/b"
+	counter_runs "$T/b/rootfs/tmp/cnt"
+	copy_bundle "$T/b"
+	# no pre-copy: the whole 64 MiB is copied after the destination runs
+	run rt migrate --lazy --pre-copy=false --print-stats "$id" "ssh://$PEER"
+	[ "$status" -eq 0 ] || fail "rt migrate --lazy: $output"
+	echo "# $(echo "$output" | jq -c .)"
+	echo "$output" | jq -e '.postCopyMs > 0 and .archiveBytes < 16*1048576' >/dev/null ||
+		fail "the memory did not go after the commit: $output"
+	! in_list "$id" || fail "$id is still here"
+	run ssh peer "$RT_BIN --root $ROOT state $id"
+	[ "$(echo "$output" | jq -r .status)" = running ] || fail "$id is not running on the peer: $output"
+	lazy=$(echo "$output" | jq -c .lazyPages)
+	echo "# the peer's copy: $lazy"
+	# it ran (the restore was over) before the daemon had every page, and
+	# the daemon fetched the memory from here (64 MiB: 16384 pages)
+	echo "$lazy" | jq -e '.state == "done" and .pagesCopied >= 16000 and .timeToRunningMs < .copyMs' >/dev/null ||
+		fail "not a post-copy: $lazy"
+	peer_verify "$id"
+}
+
+@test "migrate --lazy: the connection cut after the commit stops it there (memory incomplete) and leaves it frozen here" {
+	local id=mw-$SFX lazy
+	memhog_bundle "$T/b" 64 4 8
+	start "$id" "$T/b"
+	copy_bundle "$T/b"
+	# no pre-copy: 64 MiB to copy after the restore, which takes the lane
+	# far longer than the restore and the commit. From the commit on, the
+	# pages are held back, and the connection is cut once the destination
+	# said it runs the container.
+	run rt migrate --lazy --pre-copy=false --rsh "$CRHELPER wirecut hold:commit:committed 1 ssh" "$id" "ssh://$PEER"
+	echo "# $output"
+	[ "$status" -ne 0 ] || fail "rt migrate --lazy over a cut connection succeeded"
+	[[ $output == *"was not confirmed"* && $output == *"left frozen here"* && $output == *"rt resume $id"* ]] ||
+		fail "the error does not say what happened on each side: $output"
+	[ "$(status_of "$id")" = paused ] || fail "$id is '$(status_of "$id")' here, not frozen"
+	# there: killed, its memory incomplete
+	wait_for stopped peer_status "$id"
+	lazy=$(ssh peer "$RT_BIN --root $ROOT state $id" | jq -c .lazyPages)
+	echo "# the peer's copy: $lazy"
+	echo "$lazy" | jq -e '.state == "failed" and .pagesCopied < .pagesTotal' >/dev/null || fail "not a failed copy there: $lazy"
+	# the operator's choice here: go on from the state of the freeze
+	rtq resume "$id"
+	runs_here "$id" "$T/b/rootfs/tmp/cnt"
+	rm -f "$T/b/rootfs/tmp/verify"
+	rtq kill "$id" USR1
+	wait_file "$T/b/rootfs/tmp/verify" '^(ok|bad) '
+	[[ $(cat "$T/b/rootfs/tmp/verify") == "ok "* ]] || fail "its memory here is wrong: $(cat "$T/b/rootfs/tmp/verify")"
 }
 
 # cut_during OP N PHASE WHAT: migrate a memhog over a connection cut
@@ -289,4 +427,27 @@ added" ] || fail "the rootfs changes are not on the peer"
 	runs_here "$id" "$T/b/rootfs/tmp/cnt"
 	ssh peer "test ! -e $T/b" || fail "a bundle was left on the peer"
 	peer_clean
+}
+
+@test "migrate --lazy --tcp-established: a client's TCP connection goes on with the container on the other host" {
+	local id=mt-$SFX n
+	net_setup
+	memhog_bundle "$T/b" 16 4 8 7000
+	net_bundle "$T/b"
+	start "$id" "$T/b"
+	copy_bundle "$T/b"
+	ip netns exec "cli-$SFX" "$CRHELPER" pinger 10.99.5.2:7000 >"$T/ping" 2>&1 &
+	PINGER=$!
+	wait_file "$T/ping" '^pong'
+	run rt migrate --lazy --tcp-established --print-stats "$id" "ssh://$PEER"
+	[ "$status" -eq 0 ] || fail "rt migrate: $output"
+	echo "# $(echo "$output" | jq -c .)"
+	n=$(grep -c '^pong' "$T/ping")
+	# the address moves: host a routes it to host b
+	ip route add 10.99.5.2/32 via 10.99.0.2 || fail "the route change failed"
+	# TCP retransmits with backoff: the next try may come a minute later
+	pongs_since "$n" "$T/ping" 150
+	echo "# the client: $(head -n 1 "$T/ping") ... $(tail -n 1 "$T/ping")"
+	kill -0 "$PINGER" || fail "the client is gone: $(tail -n 2 "$T/ping")"
+	[ "$(peer_status "$id")" = running ] || fail "$id is not running on the peer"
 }

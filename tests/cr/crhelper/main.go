@@ -34,6 +34,10 @@
 //	crhelper ask PORT
 //	    Ask memhog's server on 127.0.0.1:PORT (retrying until it listens);
 //	    print its answer.
+//	crhelper pinger HOST:PORT
+//	    One TCP connection to memhog's server, never remade: send "ping",
+//	    print the answer ("pong N"), once a second; on any error print
+//	    "error ..." and exit 1 (see memhog.go).
 package main
 
 import (
@@ -129,6 +133,8 @@ func main() {
 		doMemhog(a[1:])
 	case len(a) == 2 && a[0] == "ask":
 		doAsk(a[1])
+	case len(a) == 2 && a[0] == "pinger":
+		doPinger(a[1])
 	case len(a) >= 2 && a[0] == "unix-pair":
 		doUnixPair(a[1:])
 	case len(a) >= 3 && a[0] == "stream-connect":

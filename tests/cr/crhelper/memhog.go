@@ -167,3 +167,35 @@ func doAsk(port string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// doPinger keeps one TCP connection to memhog's server at addr and asks
+// it once a second, printing "pong N" (with the local port, so that a new
+// connection would show) for each answer. It never reconnects: an error
+// (a reset, or no answer within 10 minutes: TCP retransmits for longer)
+// prints "error ..." and exits 1. It is the client whose connection must
+// survive a migration.
+func doPinger(addr string) {
+	var d net.Dialer
+	d.SetMultipathTCP(false)
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		fmt.Printf("error %v\n", err)
+		os.Exit(1)
+	}
+	local := c.LocalAddr().(*net.TCPAddr).Port
+	r := bufio.NewReader(c)
+	for {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Minute))
+		if _, err := c.Write([]byte("ping\n")); err != nil {
+			fmt.Printf("error %v\n", err)
+			os.Exit(1)
+		}
+		line, err := r.ReadString('\n')
+		if err != nil {
+			fmt.Printf("error %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%s port %d at %s\n", line[:len(line)-1], local, time.Now().Format("15:04:05.000"))
+		time.Sleep(time.Second)
+	}
+}
