@@ -34,9 +34,10 @@ type CheckpointRequest struct {
 	// FreezeForFinal freezes the container just before the final dump, so
 	// that with --leave-running it stays frozen after it (rt migrate
 	// thaws or deletes it). A failed checkpoint thaws it. Frozen, when
-	// set, is called once it is frozen.
+	// set, is called once it is frozen; an error thaws it and fails the
+	// checkpoint.
 	FreezeForFinal bool
-	Frozen         func()
+	Frozen         func() error
 	// PostCopy makes the final dump a post-copy one (rt migrate --lazy):
 	// the pages the pre-copy rounds did not carry stay in the frozen
 	// processes, and CRIU serves them from a page server on the loopback.
@@ -247,7 +248,7 @@ type dump struct {
 	// See CheckpointRequest.
 	afterRound func(n int, dir string) error
 	freeze     bool
-	frozen     func()
+	frozen     func() error
 	postCopy   *postCopyDump
 }
 
@@ -308,7 +309,10 @@ func (d *dump) write() error {
 			return failed(fmt.Errorf("checkpoint %s: freeze: %w", d.c.ID(), err), "")
 		}
 		if d.frozen != nil {
-			d.frozen()
+			if err := d.frozen(); err != nil {
+				restoreRunState(d.c, d.before)
+				return failed(fmt.Errorf("checkpoint %s: %w", d.c.ID(), err), "")
+			}
 		}
 	}
 	if d.postCopy != nil {

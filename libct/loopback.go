@@ -36,6 +36,20 @@ func hasNetns(spec *specs.Spec) bool {
 	return false
 }
 
+// joinsNetns tells whether the container joins a network namespace by
+// path (an engine's or a CNI plugin's), which outlives it.
+func joinsNetns(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			return ns.Path != ""
+		}
+	}
+	return false
+}
+
 // loopbackUp sets the loopback interface up in the network namespace of
 // pid. A restore into a namespace of its own gets an empty one from CRIU
 // (the namespace is external to CRIU: --empty-ns network), and neither

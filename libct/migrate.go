@@ -259,8 +259,20 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 			return fail(errors.New("--lazy --tcp-established needs the container in a network namespace of its own (it shares the host's): nothing was frozen"))
 		}
 	}
+	// rtLock: rt holds its own network lock from the freeze on (see
+	// netlock.go): a dump that leaves the processes frozen here is
+	// followed by CRIU's unlock.
+	rtLock := false
 	if tcpEstablished && !req.Lazy {
-		logrus.Warnf("migrate %s: --tcp-established: data that reaches this host between the final dump and the commit is acknowledged here and lost (rt migrate does not yet keep CRIU's network lock until the commit; see rt-migrate(8))", req.ID)
+		spec, err := LoadSpec(state.Bundle)
+		if err != nil {
+			return fail(err)
+		}
+		if joinsNetns(spec) {
+			rtLock = true
+		} else if !hasNetns(spec) {
+			logrus.Warnf("migrate %s: --tcp-established in the host's network namespace: data that reaches this host between the final dump and the commit is acknowledged here and lost; see rt-migrate(8)", req.ID)
+		}
 	}
 	remoteArgs := func(args ...string) []string {
 		argv := []string{req.DestRt, "--root", req.DestRoot}
@@ -273,6 +285,20 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 	s, err := startSession(req.Dest.command(req.Rsh, remoteArgs("migrate-receive")...))
 	if err != nil {
 		return fail(err)
+	}
+	// unlockNet removes the network lock of a container that runs on
+	// here: rt's, or the one a failed lazy dump left.
+	unlockNet := func() {
+		unlock := unlockNetwork
+		if req.Lazy {
+			unlock = unlockCriuNetwork
+		}
+		if !tcpEstablished || !req.Lazy && !rtLock {
+			return
+		}
+		if err := unlock(state.InitProcessPid); err != nil {
+			logrus.Errorf("migrate %s: the container runs on here, but %v", req.ID, err)
+		}
 	}
 	frozen := false
 	// abandon ends the session after a failure: it waits for the
@@ -293,6 +319,7 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		if err := o.Resume(req.ID); err != nil {
 			return fail(fmt.Errorf("%w; and thawing the container here failed too: %v", cause, err))
 		}
+		unlockNet()
 		return fail(fmt.Errorf("%w (the container was thawed and runs on here)", cause))
 	}
 
@@ -447,21 +474,16 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		Export:         &ckpt.ExportOptions{Path: archive, Compression: ckpt.CompressNone, SkipPreCopy: true, RootfsSince: rootfsSent},
 		AfterRound:     sendRound,
 		FreezeForFinal: true,
-		Frozen:         func() { frozen, frozenAt = true, time.Now() },
-		PostCopy:       postCopy,
-		NoPreCopy:      req.NoPreCopy,
-	})
-	// unlockNet removes the network lock a failed lazy dump left.
-	unlockNet := func() {
-		if !req.Lazy || !tcpEstablished {
-			return
-		}
-		if cs, serr := o.State(req.ID); serr == nil && cs.InitProcessPid > 0 {
-			if uerr := unlockCriuNetwork(cs.InitProcessPid); uerr != nil {
-				logrus.Errorf("migrate %s: %v", req.ID, uerr)
+		Frozen: func() error {
+			frozen, frozenAt = true, time.Now()
+			if rtLock {
+				return lockNetwork(state.InitProcessPid)
 			}
-		}
-	}
+			return nil
+		},
+		PostCopy:  postCopy,
+		NoPreCopy: req.NoPreCopy,
+	})
 	if err != nil && (commitUnknown || copyFailed) {
 		s.end()
 		if commitUnknown {
