@@ -17,6 +17,13 @@ ip addr add "$self/24" dev "$dev" && ip link set "$dev" up || exit 125
 echo "$self rt-vm-$role" >>/etc/hosts
 
 if [ "$role" = b ]; then
+	# sshd runs each command through root's shell, and bash reads
+	# ~/.bashrc when sshd starts it: whatever the host's root put there
+	# (a pyenv init took 7 s a call under TCG) would be paid by every ssh
+	# call of a suite. This VM's /root is its own overlay copy.
+	for f in /root/.bashrc /root/.profile /root/.bash_profile /root/.bash_login; do
+		[ ! -e "$f" ] || : >"$f"
+	done
 	mkdir -p /root/.ssh /run/sshd
 	chmod 700 /root/.ssh
 	cp "$RT_PAIR_DIR/id.pub" /root/.ssh/authorized_keys
