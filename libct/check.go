@@ -63,9 +63,7 @@ func runCriu(path string, args ...string) (string, error) {
 
 // Check examines CRIU on this host and, with imagePath, a checkpoint.
 func Check(criuPath, imagePath string) *CheckReport {
-	if criuPath == "" {
-		criuPath = "criu"
-	}
+	criuPath = ckpt.CriuName(criuPath)
 	here := ckpt.CurrentHost(criuPath)
 	r := &CheckReport{CriuPath: criuPath, Kernel: here.Kernel}
 	abs, err := lookPathAbs(criuPath)

@@ -101,7 +101,7 @@ func (o *Runtime) startLazy(id string, cr *ckpt.Options, own []string, pageServe
 	if err != nil {
 		return nil, err
 	}
-	criu := "criu"
+	criu := ckpt.CriuName(o.CriuPath)
 	if o.CriuPath != "" {
 		if criu, err = lookPathAbs(o.CriuPath); err != nil {
 			return nil, fmt.Errorf("--criu %s: %w", o.CriuPath, err)

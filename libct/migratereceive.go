@@ -345,7 +345,7 @@ func dumpCPUInfo(criu string) []byte {
 		return nil
 	}
 	defer os.RemoveAll(dir)
-	out, err := exec.Command(criuBinary(criu), "cpuinfo", "dump", "-D", dir).CombinedOutput()
+	out, err := exec.Command(ckpt.CriuName(criu), "cpuinfo", "dump", "-D", dir).CombinedOutput()
 	data, rerr := os.ReadFile(filepath.Join(dir, cpuInfoFile))
 	if err != nil || rerr != nil {
 		logrus.Warnf("migrate: criu cpuinfo dump: %v %s: the destination's CPU is not checked before the freeze", err, lastLine(string(out)))
@@ -367,17 +367,10 @@ func checkCPUInfo(criu string, image []byte) error {
 	if err := os.WriteFile(filepath.Join(dir, cpuInfoFile), image, 0o600); err != nil {
 		return err
 	}
-	if out, err := exec.Command(criuBinary(criu), "cpuinfo", "check", "-D", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command(ckpt.CriuName(criu), "cpuinfo", "check", "-D", dir).CombinedOutput(); err != nil {
 		return fmt.Errorf("this host's CPU lacks features the source's CPU has and the container may use (criu cpuinfo check: %v: %s): choose a destination with the same CPU features", err, lastLine(string(out)))
 	}
 	return nil
-}
-
-func criuBinary(criu string) string {
-	if criu == "" {
-		return "criu"
-	}
-	return criu
 }
 
 func lastLine(s string) string {

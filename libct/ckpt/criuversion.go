@@ -51,11 +51,7 @@ type criuVersionRecord struct {
 // a hint: any doubt (no record, another binary, an unreadable or
 // unwritable dir) means asking CRIU.
 func CriuVersionCached(dir, criuPath string) int {
-	name := criuPath
-	if name == "" {
-		name = "criu"
-	}
-	resolved, err := exec.LookPath(name)
+	resolved, err := exec.LookPath(CriuName(criuPath))
 	if err != nil {
 		return QueryCriuVersion(criuPath)
 	}
@@ -179,4 +175,13 @@ func CriuVersionString(v int) string {
 		s += "." + strconv.Itoa(sub)
 	}
 	return s
+}
+
+// CriuName is the CRIU binary to run for a --criu value: "" (not given)
+// is "criu" from PATH.
+func CriuName(criuPath string) string {
+	if criuPath == "" {
+		return "criu"
+	}
+	return criuPath
 }
