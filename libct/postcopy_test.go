@@ -144,3 +144,15 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// The source's rt dying closes the connection without complete: the page
+// server must see a reset then too, never a clean end.
+func TestPageRelayDeathIsAReset(t *testing.T) {
+	p := newPagePair(t)
+	cr := <-p.crConn
+	p.src.ps.Close() // what the kernel does when the process dies
+	_ = cr.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := cr.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the page server read %v, want ECONNRESET", err)
+	}
+}
