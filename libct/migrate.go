@@ -243,36 +243,17 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 			opts.SetPreCopy(true)
 		}
 	}
+	// As the checkpoint will see it: with the defaults of the
+	// configuration file and the container's annotations.
 	tcpEstablished := false
-	if v, _ := opts.Get(ckpt.Lookup("tcp-established")); v == true {
-		tcpEstablished = true
+	if eff, err := opts.WithDefaults(state.Annotations); err == nil {
+		v, _ := eff.Get(ckpt.Lookup("tcp-established"))
+		tcpEstablished = v == true
 	}
-	if req.Lazy && tcpEstablished {
-		// A failed lazy dump leaves CRIU's lock in place: rt removes it
-		// (netlock.go), which it can do in a network namespace of the
-		// container's own, not for each connection of the host's.
-		spec, err := LoadSpec(state.Bundle)
-		if err != nil {
-			return fail(err)
-		}
-		if !hasNetns(spec) {
-			return fail(errors.New("--lazy --tcp-established needs the container in a network namespace of its own (it shares the host's): nothing was frozen"))
-		}
-	}
-	// rtLock: rt holds its own network lock from the freeze on (see
-	// netlock.go): a dump that leaves the processes frozen here is
-	// followed by CRIU's unlock.
-	rtLock := false
-	if tcpEstablished && !req.Lazy {
-		spec, err := LoadSpec(state.Bundle)
-		if err != nil {
-			return fail(err)
-		}
-		if joinsNetns(spec) {
-			rtLock = true
-		} else if !hasNetns(spec) {
-			logrus.Warnf("migrate %s: --tcp-established in the host's network namespace: data that reaches this host between the final dump and the commit is acknowledged here and lost; see rt-migrate(8)", req.ID)
-		}
+	// The network lock (netlock.go), decided before anything is frozen.
+	rtLock, err := migrateNetLock(state.Bundle, req.ID, req.Lazy, tcpEstablished)
+	if err != nil {
+		return fail(err)
 	}
 	remoteArgs := func(args ...string) []string {
 		argv := []string{req.DestRt, "--root", req.DestRoot}
@@ -540,6 +521,33 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		return enc.Encode(st)
 	}
 	return nil
+}
+
+// migrateNetLock decides, for --tcp-established, whether rt locks the
+// container's network itself from the freeze on (see netlock.go), and
+// refuses what it cannot make safe.
+func migrateNetLock(bundle, id string, lazy, tcpEstablished bool) (bool, error) {
+	if !tcpEstablished {
+		return false, nil
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return false, err
+	}
+	if !hasNetns(spec) {
+		if lazy {
+			// A failed lazy dump leaves CRIU's lock in place: rt
+			// removes it in a namespace of the container's, not
+			// connection by connection in the host's.
+			return false, errors.New("--lazy --tcp-established needs the container in a network namespace of its own (it shares the host's): nothing was frozen")
+		}
+		logrus.Warnf("migrate %s: --tcp-established in the host's network namespace: data that reaches this host between the final dump and the commit is acknowledged here and lost; see rt-migrate(8)", id)
+		return false, nil
+	}
+	// Without --lazy, CRIU unlocks after the final dump; a namespace joined
+	// by path outlives the container, and rt keeps it locked. (A private
+	// one goes with the container.)
+	return !lazy && joinsNetns(spec), nil
 }
 
 // commitUnknown says what to do when commit was sent but "committed" did

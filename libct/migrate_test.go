@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/rt-runtime/rt/libct/ckpt"
 	"github.com/rt-runtime/rt/libct/migwire"
 )
@@ -405,4 +407,43 @@ esac
 		t.Fatalf("hello from another CPU: %v", err)
 	}
 	wait()
+}
+
+// The network lock is rt's only without --lazy and in a namespace joined
+// by path; --lazy in the host's namespace is refused.
+func TestMigrateNetLock(t *testing.T) {
+	bundle := func(ns *specs.LinuxNamespace) string {
+		dir := t.TempDir()
+		spec := &specs.Spec{Version: specs.Version, Root: &specs.Root{Path: "rootfs"}, Process: &specs.Process{Args: []string{"sh"}, Cwd: "/"}, Linux: &specs.Linux{}}
+		if ns != nil {
+			spec.Linux.Namespaces = []specs.LinuxNamespace{*ns}
+		}
+		data, _ := json.Marshal(spec)
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	host := bundle(nil)
+	private := bundle(&specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	joined := bundle(&specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: "/run/netns/x"})
+	for _, tc := range []struct {
+		name      string
+		bundle    string
+		lazy, tcp bool
+		lock      bool
+		refused   bool
+	}{
+		{"no --tcp-established", joined, false, false, false, false},
+		{"joined", joined, false, true, true, false},
+		{"joined --lazy (CRIU's lock stays)", joined, true, true, false, false},
+		{"private (goes with the container)", private, false, true, false, false},
+		{"host", host, false, true, false, false},
+		{"host --lazy", host, true, true, false, true},
+	} {
+		lock, err := migrateNetLock(tc.bundle, "c", tc.lazy, tc.tcp)
+		if lock != tc.lock || (err != nil) != tc.refused {
+			t.Errorf("%s: lock %v, err %v; want lock %v, refused %v", tc.name, lock, err, tc.lock, tc.refused)
+		}
+	}
 }
