@@ -373,8 +373,10 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 		st.PreCopy = append(st.PreCopy, MigrateRoundSt{N: n, Bytes: size, SendMs: time.Since(t).Milliseconds()})
 		return nil
 	}
+	var sendStart time.Time
 	sendFinal := func() error {
-		st.DumpMs = time.Since(frozenAt).Milliseconds()
+		sendStart = time.Now()
+		st.DumpMs = sendStart.Sub(frozenAt).Milliseconds()
 		if fi, err := os.Stat(archive); err == nil {
 			st.ArchiveSize = fi.Size()
 		}
@@ -402,12 +404,11 @@ func (o *Runtime) Migrate(req MigrateRequest) error {
 	// restoreThere has the destination restore the final dump and, once
 	// it says it did, commits.
 	restoreThere := func() error {
-		t := time.Now()
 		m, err := s.conn.Expect(opRestored)
 		if err != nil {
 			return fmt.Errorf("the destination did not restore it: %w", err)
 		}
-		st.TransferMs = time.Since(t).Milliseconds()
+		st.TransferMs = time.Since(sendStart).Milliseconds()
 		st.DestPid, restored = m.Pid, m
 		// From the moment commit is sent, this side must not thaw:
 		// unless "committed" comes back, it cannot know which side has
