@@ -2,15 +2,18 @@ package libct
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -444,6 +447,67 @@ func TestMigrateNetLock(t *testing.T) {
 		lock, err := migrateNetLock(tc.bundle, "c", tc.lazy, tc.tcp)
 		if lock != tc.lock || (err != nil) != tc.refused {
 			t.Errorf("%s: lock %v, err %v; want lock %v, refused %v", tc.name, lock, err, tc.lock, tc.refused)
+		}
+	}
+}
+
+// After the commit of a post-copy, the destination reports the end of
+// the background copy: "copied" when the daemon got every page, an error
+// when it failed (its supervisor killed the container); a source gone
+// first closes the daemon's connection.
+func TestAwaitCopy(t *testing.T) {
+	for _, tc := range []struct {
+		state   string
+		copied  bool
+		wantErr string
+	}{
+		{ckpt.LazyDone, true, ""},
+		{ckpt.LazyEnded, true, ""},
+		{ckpt.LazyFailed, false, "the container was killed"},
+	} {
+		o := &Runtime{Root: t.TempDir()}
+		r := &receive{o: o, id: "c1"}
+		if err := os.MkdirAll(o.StateDir("c1"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := ckpt.WriteLazyStatus(o.StateDir("c1"), &ckpt.LazyStatus{State: ckpt.LazyCopying, SupervisorPid: os.Getpid()}); err != nil {
+			t.Fatal(err)
+		}
+		srcR, srcW := io.Pipe() // source -> destination, kept open
+		var out bytes.Buffer
+		conn := migwire.New(srcR, &out)
+		conn.OpenChannel(io.Discard)
+		conn.Demux()
+		relay := &destPageRelay{closed: make(chan struct{})}
+		relay.ln, _ = net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		done := make(chan error, 1)
+		go func() { done <- r.awaitCopy(conn, relay) }()
+		time.Sleep(150 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("%s: awaitCopy returned while the copy went on: %v", tc.state, err)
+		default:
+		}
+		st := &ckpt.LazyStatus{State: tc.state, SupervisorPid: os.Getpid()}
+		if tc.state == ckpt.LazyFailed {
+			st.Error = "criu lazy-pages: exit status 1: the container was killed, its memory was incomplete"
+		}
+		if err := ckpt.WriteLazyStatus(o.StateDir("c1"), st); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: awaitCopy did not return", tc.state)
+		}
+		srcW.Close()
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s: awaitCopy = %v, want error %q", tc.state, err, tc.wantErr)
+		}
+		m, rerr := migwire.New(&out, io.Discard).Recv()
+		if tc.copied != (rerr == nil && m.Op == opCopied) {
+			t.Errorf("%s: sent %+v, %v; copied should be %v", tc.state, m, rerr, tc.copied)
 		}
 	}
 }
