@@ -271,9 +271,19 @@ runs_here() {
 	start "$id" "$T/b"
 	counter_runs "$T/b/rootfs/tmp/cnt"
 	copy_bundle "$T/b"
-	# no pre-copy: the whole 64 MiB is copied after the destination runs
+	# no pre-copy: the whole 64 MiB is copied after the destination runs.
+	# Meanwhile, samples of its counter there and of its lazy copy's state.
+	(while :; do
+		ssh peer "read -r tok n <$T/b/rootfs/tmp/cnt && echo \$n \$($RT_BIN --root $ROOT state $id 2>/dev/null | jq -r .lazyPages.state)" 2>/dev/null
+		sleep 0.2
+	done) >"$T/during" 3>&- &
+	local sampler=$!
 	run rt migrate --lazy --pre-copy=false --print-stats "$id" "ssh://$PEER"
+	kill "$sampler"
 	[ "$status" -eq 0 ] || fail "rt migrate --lazy: $output"
+	# it counted there while its memory was still being copied
+	awk '$2 == "copying" {if (!first) first = $1; last = $1} END {exit !(first && last > first)}' "$T/during" ||
+		fail "no progress there during the copy: $(grep copying "$T/during" | tr '\n' ' ')"
 	echo "# $(echo "$output" | jq -c .)"
 	echo "$output" | jq -e '.postCopyMs > 0 and .archiveBytes < 16*1048576' >/dev/null ||
 		fail "the memory did not go after the commit: $output"
@@ -447,7 +457,7 @@ tcp_survives() {
 	net_bundle "$T/b"
 	start "$id" "$T/b"
 	copy_bundle "$T/b"
-	ip netns exec "cli-$SFX" "$CRHELPER" pinger 10.99.5.2:7000 >"$T/ping" 2>&1 &
+	ip netns exec "cli-$SFX" "$CRHELPER" pinger 10.99.5.2:7000 >"$T/ping" 2>&1 3>&- &
 	PINGER=$!
 	wait_file "$T/ping" '^pong'
 	run rt migrate "$@" --tcp-established --print-stats "$id" "ssh://$PEER"
