@@ -79,42 +79,30 @@ func doWirecut(op, nth string, argv []string) {
 			})
 		}()
 	}
-	for {
-		var hdr [5]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			break // rt closed its end: let the session end by itself
+	// Until rt closes its end: the session then ends by itself.
+	forEachFrame(r, func(frame []byte, m *migwire.Message) bool {
+		kind := frame[0]
+		if holding && kind == migwire.KindChan {
+			return true
 		}
-		size := binary.BigEndian.Uint32(hdr[1:])
-		if size > migwire.MaxFrame {
-			die("wirecut: a frame of %d bytes", size)
-		}
-		payload := make([]byte, size)
-		if _, err := io.ReadFull(r, payload); err != nil {
-			break
-		}
-		if holding && hdr[0] == migwire.KindChan {
-			continue
-		}
-		if cutting && hdr[0] == migwire.KindData {
-			budget -= int64(size)
+		if cutting && kind == migwire.KindData {
+			budget -= int64(len(frame) - 5)
 			if budget < 0 {
 				cut()
 			}
 		}
-		if _, err := in.Write(append(hdr[:], payload...)); err != nil {
-			break
+		if _, err := in.Write(frame); err != nil {
+			return false
 		}
-		if hdr[0] == migwire.KindJSON {
-			var m migwire.Message
-			if json.Unmarshal(payload, &m) == nil {
-				if m.Op == op && !hold {
-					seen++
-					cutting = cutting || seen == n
-				}
-				holding = holding || hold && m.Op == holdAfter
+		if m != nil {
+			if m.Op == op && !hold {
+				seen++
+				cutting = cutting || seen == n
 			}
+			holding = holding || hold && m.Op == holdAfter
 		}
-	}
+		return true
+	})
 	_ = in.Close()
 	if err := cmd.Wait(); err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
