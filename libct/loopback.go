@@ -8,46 +8,39 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// ownNetns reports whether the container gets a network namespace of its
-// own (one without a path): CRIU then creates it empty on restore.
-func ownNetns(spec *specs.Spec) bool {
+// networkNamespace is the container's network namespace entry in the
+// spec; ok is false when it shares the host's.
+func networkNamespace(spec *specs.Spec) (ns specs.LinuxNamespace, ok bool) {
 	if spec.Linux == nil {
-		return false
+		return ns, false
 	}
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Type == specs.NetworkNamespace {
-			return ns.Path == ""
+			return ns, true
 		}
 	}
-	return false
+	return ns, false
+}
+
+// ownNetns reports whether the container gets a network namespace of its
+// own (one without a path): CRIU then creates it empty on restore.
+func ownNetns(spec *specs.Spec) bool {
+	ns, ok := networkNamespace(spec)
+	return ok && ns.Path == ""
 }
 
 // hasNetns tells whether the container has a network namespace other
 // than the host's: its own, or one it joins by path.
 func hasNetns(spec *specs.Spec) bool {
-	if spec.Linux == nil {
-		return false
-	}
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == specs.NetworkNamespace {
-			return true
-		}
-	}
-	return false
+	_, ok := networkNamespace(spec)
+	return ok
 }
 
 // joinsNetns tells whether the container joins a network namespace by
 // path (an engine's or a CNI plugin's), which outlives it.
 func joinsNetns(spec *specs.Spec) bool {
-	if spec.Linux == nil {
-		return false
-	}
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == specs.NetworkNamespace {
-			return ns.Path != ""
-		}
-	}
-	return false
+	ns, ok := networkNamespace(spec)
+	return ok && ns.Path != ""
 }
 
 // loopbackUp sets the loopback interface up in the network namespace of
