@@ -165,10 +165,7 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	d := &dump{c: c, stateDir: o.StateDir(id), before: st, run: run, manifest: m, preCopy: cr.PreCopy(), rounds: cr.PreCopyRounds(),
 		afterRound: req.AfterRound, freeze: req.FreezeForFinal, frozen: req.Frozen}
 	if req.PostCopy != nil {
-		d.postCopy = &postCopyDump{serve: req.PostCopy, export: *req.Export}
-		if s, err := c.State(); err == nil {
-			d.postCopy.created = s.BaseState.Created
-		}
+		d.postCopy = &postCopyDump{serve: req.PostCopy, export: *req.Export, created: createdAt(c)}
 	}
 	if err := d.write(); err != nil {
 		return err
@@ -192,11 +189,7 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 	if req.Export != nil {
 		// Before the container is destroyed: its rootfs (an engine's
 		// overlay mount) may go with it.
-		created := time.Time{}
-		if s, err := c.State(); err == nil {
-			created = s.BaseState.Created
-		}
-		if err := ckpt.Export(image, c.Config().Rootfs, created, m, *req.Export); err != nil {
+		if err := ckpt.Export(image, c.Config().Rootfs, createdAt(c), m, *req.Export); err != nil {
 			exportErr = fmt.Errorf("checkpoint %s: the checkpoint in %s is complete, but the export failed: %w", id, image, err)
 		}
 	}
@@ -206,6 +199,15 @@ func (o *Runtime) Checkpoint(req CheckpointRequest) error {
 		}
 	}
 	return exportErr
+}
+
+// createdAt is when the container was created, for an export's record;
+// zero if its state cannot be read.
+func createdAt(c *libcontainer.Container) time.Time {
+	if s, err := c.State(); err == nil {
+		return s.BaseState.Created
+	}
+	return time.Time{}
 }
 
 // checkPreCopy refuses --pre-copy where it cannot work: with options that
