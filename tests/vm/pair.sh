@@ -54,9 +54,11 @@ net() { # MAC LISTEN|CONNECT
 }
 
 export RT_PAIR_DIR=$DIR RT_PAIR_PEER=10.99.0.2 RT_PAIR_SELF=10.99.0.1
-# b first: its qemu listens, a's connects.
+# b first: its qemu listens, a's connects. b's kernel console goes to its
+# log, which is printed when the run fails: a host b that stops answering
+# in the middle of a suite leaves its kernel's last words there.
 RT_VM_QEMU_ARGS="$(net 52:54:00:99:00:02 listen)" \
-	tests/vm/lane.sh --timeout "$TIMEOUT" --mem "$MEM" --share "$DIR" -- \
+	tests/vm/lane.sh --console --timeout "$TIMEOUT" --mem "$MEM" --share "$DIR" -- \
 	tests/vm/pair-host.sh b >"$DIR/b.log" 2>&1 &
 B_PID=$!
 for ((i = 0; i < 600; i++)); do
